@@ -1,0 +1,56 @@
+# govcrawl: one command each for set-up + crawl, tests, the offline demo and the benchmarks.
+# Everything installs from nothing: Debian packages (chromium, redis-server) when missing,
+# then a virtualenv in .venv/ with the project and its test tools.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+APT_PACKAGES := chromium redis-server
+ARGS ?=
+
+.PHONY: setup system-deps crawl test demo bench clean-state help
+
+help:
+	@echo "make crawl   - set up everything, then crawl the bundled portal list (output/*.jsonl)"
+	@echo "make test    - set up everything, then run the test suite"
+	@echo "make demo    - set up everything, then crawl a bundled demo portal on 127.0.0.1 (offline)"
+	@echo "make bench   - extraction and crawl benchmarks (print numbers)"
+	@echo "make clean-state - forget the incremental crawl state (next crawl is a full one)"
+
+setup: system-deps $(STAMP)
+
+# Debian's chromium renders JS-only lists (Playwright cannot download its own browser here);
+# redis-server backs the distributed mode and its tests.
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+crawl: setup
+	$(PY) -m scrapy crawl portals $(ARGS)
+
+test: setup
+	$(PY) -m pytest $(ARGS)
+
+demo: setup
+	$(PY) -m govcrawl.demo $(ARGS)
+
+bench: setup
+	$(PY) bench/extract_bench.py
+	$(PY) bench/crawl_bench.py
+	$(PY) bench/recrawl_bench.py
+
+clean-state:
+	rm -f output/crawl-state.sqlite3 output/crawl-state.sqlite3-wal output/crawl-state.sqlite3-shm

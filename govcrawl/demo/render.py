@@ -1,0 +1,268 @@
+"""Render report tables the way real government sites publish them.
+
+Used by the offline demo portal, the fake web of the tests and benchmarks, and
+the round-trip property tests of the table reader: tables in, a page out, in
+one of the layouts real sites produce:
+
+* ``html_table``  – the official template as HTML, merged cells as rowspan/colspan;
+* ``cell_per_line`` – the table flattened to one cell per line (a blank cell is an empty line);
+* ``cell_per_line_spaced`` – one cell per paragraph, paragraphs separated by an
+  empty line (a blank cell is a paragraph holding only a no-break space);
+* ``pipe`` – one ``cell |`` per line, as copy-paste from the template gives.
+"""
+
+from __future__ import annotations
+
+import html as htmlmod
+import random
+
+from govcrawl.extract import template as T
+
+LAYOUTS = ("html_table", "cell_per_line", "cell_per_line_spaced", "pipe")
+
+Cell = tuple  # (text, rowspan, colspan)
+
+
+def _c(text, rowspan=1, colspan=1) -> Cell:
+    return (text, rowspan, colspan)
+
+
+def _fmt_value(value, *, signed=False) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        text = f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:.1f}"
+    else:
+        text = str(value)
+    if signed and isinstance(value, (int, float)) and value > 0:
+        text = "+" + text
+    return text
+
+
+def _active_grid(tables: dict, fmt: str) -> list[list[Cell]]:
+    rows_def = T.ACTIVE[fmt]
+    table = tables.get("active_disclosure", {})
+    labels = T.ACTIVE_COLUMN_LABELS_2021 if fmt == "2021" else T.ACTIVE_COLUMN_LABELS
+    grid: list[list[Cell]] = []
+    group = None
+    for key, (label, heading, columns) in rows_def.items():
+        if heading != group:
+            group = heading
+            grid.append([_c(heading, 1, 4)])
+            header = [_c("信息内容")]
+            col_labels = [labels[c] for c in columns]
+            unit = table.get(key, {}).get("amount_unit") if key == T.UNIT_ROWS[fmt] else None
+            if fmt == "2019" and key == "procurement" and unit:
+                col_labels[-1] = f"{col_labels[-1]}({unit})"
+            if len(columns) == 1:
+                header.append(_c(col_labels[0], 1, 3))
+            else:
+                header += [_c(x) for x in col_labels]
+                header += [_c("")] * (3 - len(columns))
+            grid.append(header)
+        row = table.get(key, {})
+        values = [_fmt_value(row.get(c), signed=(c == "change")) for c in columns]
+        cells = [_c(label)]
+        if len(columns) == 1:
+            cells.append(_c(values[0], 1, 3))
+        else:
+            cells += [_c(v) for v in values] + [_c("")] * (3 - len(columns))
+        grid.append(cells)
+    return grid
+
+
+def _applications_grid(tables: dict, fmt: str) -> list[list[Cell]]:
+    table = tables.get("applications", {})
+    rows = T.APPLICATION_ROWS[fmt]
+    grid: list[list[Cell]] = [
+        [_c("(本列数据的勾稽关系为:第一项加第二项之和,等于第三项加第四项之和)", 3, 3), _c("申请人情况", 1, 7)],
+        [_c("自然人", 2), _c("法人或其他组织", 1, 5), _c("总计", 2)],
+        [_c(x) for x in T.APPLICANT_COLUMN_LABELS[1:6]],
+    ]
+    # Sizes of the merged group cells on the left.
+    result_rows = sum(1 for _, g, _ in rows if g not in (None,))
+    group_sizes: dict[str, int] = {}
+    for _, group, _ in rows:
+        if group and group != T.RESULT_GROUP:
+            group_sizes[group] = group_sizes.get(group, 0) + 1
+    seen_groups: set[str] = set()
+    result_started = False
+    for key, group, label in rows:
+        values = [_c(_fmt_value(table.get(key, {}).get(c))) for c in T.APPLICANT_COLUMNS]
+        cells: list[Cell] = []
+        if group is None:
+            cells.append(_c(label, 1, 3))
+        else:
+            if not result_started:
+                cells.append(_c(T.RESULT_GROUP, result_rows))
+                result_started = True
+            if group == T.RESULT_GROUP:
+                cells.append(_c(label, 1, 2))
+            else:
+                if group not in seen_groups:
+                    cells.append(_c(group, group_sizes[group]))
+                    seen_groups.add(group)
+                cells.append(_c(label))
+        grid.append(cells + values)
+    return grid
+
+
+def _review_grid(tables: dict) -> list[list[Cell]]:
+    table = tables.get("review_litigation", {})
+    labels = T.REVIEW_COLUMN_LABELS
+    values = [
+        _c(_fmt_value(table.get(r, {}).get(c))) for r in T.REVIEW_ROWS for c in T.REVIEW_COLUMNS
+    ]
+    return [
+        [_c("行政复议", 1, 5), _c("行政诉讼", 1, 10)],
+        [_c(x, 2) for x in labels] + [_c("未经复议直接起诉", 1, 5), _c("复议后起诉", 1, 5)],
+        [_c(x) for x in labels] * 2,
+        values,
+    ]
+
+
+def _grid_html(grid: list[list[Cell]]) -> str:
+    out = ['<table border="1" cellspacing="0" cellpadding="0" style="border-collapse:collapse">', "<tbody>"]
+    for row in grid:
+        out.append("<tr>")
+        for text, rowspan, colspan in row:
+            attrs = (f' rowspan="{rowspan}"' if rowspan > 1 else "") + (f' colspan="{colspan}"' if colspan > 1 else "")
+            out.append(f'<td{attrs} valign="center"><p style="text-align:center">{htmlmod.escape(text)}</p></td>')
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return "\n".join(out)
+
+
+def _grid_lines(grid: list[list[Cell]], layout: str) -> list[str]:
+    lines: list[str] = []
+    for row in grid:
+        for text, _, _ in row:
+            if layout == "pipe":
+                lines.append(f"{text} |")
+            elif layout == "cell_per_line_spaced":
+                lines += [text or "\u00a0", ""]
+            else:
+                lines.append(text)
+    return lines
+
+
+def _grids(tables: dict, fmt: str) -> dict[str, list[list[Cell]]]:
+    grids = {}
+    if "active_disclosure" in tables:
+        grids["active_disclosure"] = _active_grid(tables, fmt)
+    if "applications" in tables:
+        grids["applications"] = _applications_grid(tables, fmt)
+    if "review_litigation" in tables:
+        grids["review_litigation"] = _review_grid(tables)
+    return grids
+
+
+_INTRO = (
+    "根据《中华人民共和国政府信息公开条例》(以下简称《条例》)规定,现公布本年度政府信息公开工作年度报告。"
+    "报告中所列数据的统计期限自1月1日起至12月31日止。"
+)
+
+
+def render_report_text(tables: dict, *, fmt: str, title: str, layout: str = "cell_per_line") -> str:
+    """The report as plain text, tables flattened in a text layout."""
+    if layout not in LAYOUTS or layout == "html_table":
+        raise ValueError(f"text layouts are {LAYOUTS[1:]}, not {layout!r}")
+    lines = [title, "一、总体情况", _INTRO]
+    for key, grid in _grids(tables, fmt).items():
+        lines.append(T.SECTION_TITLES[key])
+        lines += _grid_lines(grid, layout)
+    lines += ["五、存在的主要问题及改进情况", "无。", "六、其他需要报告的事项", "无。"]
+    return "\n".join(lines) + "\n"
+
+
+def _meta_block(meta: dict) -> str:
+    labels = (
+        ("index_no", "索 引 号"),
+        ("publisher", "发布机构"),
+        ("category", "主题分类"),
+        ("doc_no", "文号"),
+        ("created_date", "生成日期"),
+        ("published_date", "公开日期"),
+    )
+    cells = [
+        f"<td>{name}:</td><td>{htmlmod.escape(str(meta.get(key) or ''))}</td>" for key, name in labels
+    ]
+    rows = "".join(f"<tr>{cells[i]}{cells[i + 1]}</tr>" for i in range(0, len(cells), 2))
+    return f'<table class="xxgk_table">{rows}</table>'
+
+
+def render_report_html(
+    tables: dict, *, fmt: str, title: str, layout: str = "html_table", meta: dict | None = None,
+    charset: str = "utf-8",
+) -> str:
+    """A whole report page (str); encode it with ``charset``, which the page declares in <meta>."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
+    parts = [
+        "<!DOCTYPE html>",
+        f'<html><head><meta http-equiv="Content-Type" content="text/html; charset={charset}">',
+        f"<title>{htmlmod.escape(title)}</title></head><body>",
+    ]
+    if meta:
+        parts.append(_meta_block(meta))
+    parts.append(f'<div class="article"><h1>{htmlmod.escape(title)}</h1><div class="TRS_Editor">')
+    parts.append(f"<p>一、总体情况</p><p>{_INTRO}</p>")
+    for key, grid in _grids(tables, fmt).items():
+        parts.append(f"<p><strong>{T.SECTION_TITLES[key]}</strong></p>")
+        if layout == "html_table":
+            parts.append(_grid_html(grid))
+        else:
+            parts += [f"<p>{htmlmod.escape(line)}</p>" for line in _grid_lines(grid, layout)]
+    parts.append("<p>五、存在的主要问题及改进情况</p><p>无。</p><p>六、其他需要报告的事项</p><p>无。</p>")
+    parts.append("</div></div></body></html>")
+    return "\n".join(parts)
+
+
+def random_tables(rng: random.Random, fmt: str, *, blanks: bool = False) -> dict:
+    """Random tables of one template whose totals are consistent (every check holds).
+
+    With ``blanks`` some zero cells are left blank (``None``), as many sites do.
+    """
+    def n(hi=30):
+        return rng.choice([0, 0, rng.randint(0, hi)])
+
+    def maybe_blank(v):
+        return None if blanks and v == 0 and rng.random() < 0.3 else v
+
+    active = {}
+    for key, (_, _, columns) in T.ACTIVE[fmt].items():
+        row = {}
+        for c in columns:
+            if c == "change":
+                row[c] = rng.randint(-5, 5)
+            elif c == "amount":
+                row[c] = round(rng.uniform(0, 99999), rng.choice([0, 1, 2]))
+                if row[c] == int(row[c]):
+                    row[c] = int(row[c])
+            else:
+                row[c] = n(5000)
+        if key == T.UNIT_ROWS[fmt]:
+            row["amount_unit"] = "万元" if fmt == "2021" else rng.choice(["元", "万元", None])
+        active[key] = row
+
+    keys = [k for k, _, _ in T.APPLICATION_ROWS[fmt]]
+    results = [k for k in keys if k in T.RESULT_ROW_KEYS]
+    apps: dict[str, dict] = {k: {} for k in keys}
+    for col in T.APPLICANT_COLUMNS[:6]:
+        for k in results + ["carried_forward"]:
+            apps[k][col] = n(20)
+        handled = sum(apps[k][col] for k in results)
+        apps["total_handled"][col] = handled
+        apps["carried_over"][col] = min(n(10), handled + apps["carried_forward"][col])
+        apps["new_requests"][col] = handled + apps["carried_forward"][col] - apps["carried_over"][col]
+    for k in keys:
+        apps[k]["total"] = sum(apps[k][c] for c in T.APPLICANT_COLUMNS[:6])
+        for c in T.APPLICANT_COLUMNS:
+            apps[k][c] = maybe_blank(apps[k][c])
+
+    review = {}
+    for r in T.REVIEW_ROWS:
+        row = {c: n(10) for c in T.REVIEW_COLUMNS[:4]}
+        row["total"] = sum(row.values())
+        review[r] = {c: maybe_blank(v) for c, v in row.items()}
+    return {"active_disclosure": active, "applications": apps, "review_litigation": review}

@@ -1,0 +1,278 @@
+"""Turn a document of any layout into one stream of cells.
+
+Real sites publish the same table as an HTML ``<table>`` with rowspan/colspan,
+as one cell per line or paragraph, as ``cell |`` runs, as PDF pages or as Word
+tables.  The table reader should not care, so every layout is flattened here
+into a ``Layout``:
+
+* ``tokens`` – the cells in reading order.  ``ROW_END`` marks the end of a
+  table row where the layout knows rows (HTML, PDF and Word tables).  Cells
+  covered by a merged cell are left out, so a value is never repeated.
+* ``lines`` – the document as text lines (a table row is one line, its cells
+  joined by spaces) for metadata (索引号, dates, title).
+
+Text is repaired (pinyin residue, Traditional → Simplified, full-width forms,
+odd spaces) once, here, so later stages see clean Simplified Chinese.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from govcrawl.extract.textfix import repair_text, strip_ruby_html
+
+ROW_END = "\n"  # never a cell: cells are single-line
+
+_BLOCK_TAGS = frozenset(
+    "p div br h1 h2 h3 h4 h5 h6 li ul ol tr table tbody thead tfoot section article header footer "
+    "pre blockquote dd dt dl form center hr title caption figure".split()
+)
+_SKIP_TAGS = frozenset("script style noscript head template iframe object svg select option textarea".split())
+_WS = re.compile(r"\s+")
+_NUMERIC_PIECE = re.compile(r"^[+\-]?\d[\d,]*(\.\d+)?$")
+
+
+@dataclass
+class Layout:
+    tokens: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def add_grid(self, grid: list[list[str | None]]) -> None:
+        """A table: rows of cells, ``None`` where a merged cell covers the position."""
+        flat = [_WS.sub(" ", c) for row in grid for c in row if c is not None]
+        repaired = iter(_repair_all(flat))
+        for row in grid:
+            cells = [next(repaired).strip() for c in row if c is not None]
+            self.tokens.extend(cells)
+            self.tokens.append(ROW_END)
+            text = " ".join(c for c in cells if c)
+            if text:
+                self.lines.append(text)
+
+    def add_text(self, text_lines: list[str]) -> None:
+        text_lines = _repair_all([ln.replace("\r", "") for ln in text_lines])
+        self.tokens.extend(text_tokens(text_lines))
+        self.lines.extend(_WS.sub(" ", line).strip() for line in text_lines if line.strip())
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _split_line(line: str) -> list[str]:
+    """A text line as cells: ``规章 1 0 11`` (PDF text, tab-separated copies) → label + numbers."""
+    stripped = line.strip()
+    if not stripped:
+        return [""]
+    pieces = stripped.split()
+    if len(pieces) == 1 or not any(_NUMERIC_PIECE.match(p) for p in pieces):
+        return [_WS.sub(" ", stripped)]
+    cells: list[str] = []
+    label: list[str] = []
+    for piece in pieces:
+        if _NUMERIC_PIECE.match(piece):
+            if label:
+                cells.append(" ".join(label))
+                label = []
+            cells.append(piece)
+        else:
+            label.append(piece)
+    if label:
+        cells.append(" ".join(label))
+    return cells
+
+
+def text_tokens(lines: list[str]) -> list[str]:
+    """Cells of a run of text lines: ``cell |`` runs, one cell per paragraph, or one per line.
+
+    * pipe runs: every ``|`` ends a cell, so ``||`` holds two blank cells;
+    * paragraphs separated by empty lines: an empty line only separates, a
+      line of spaces (a no-break space on the page) is a blank cell;
+    * one cell per line: an empty line is a blank cell.
+    """
+    nonempty = [ln for ln in lines if ln.strip()]
+    if not nonempty:
+        return []
+    piped = sum(1 for ln in nonempty if ln.rstrip().endswith("|"))
+    tokens: list[str] = []
+    if piped >= max(3, len(nonempty) // 4):
+        for line in lines:
+            if "|" not in line:
+                if line.strip():
+                    tokens.extend(_split_line(line))
+                continue
+            parts = line.split("|")
+            if parts and not parts[-1].strip():
+                parts = parts[:-1]
+            tokens.extend(_WS.sub(" ", p).strip() for p in parts)
+        return tokens
+    empties = sum(1 for ln in lines if ln == "")
+    spaced = empties >= 0.6 * len(nonempty)
+    for line in lines:
+        if line == "":
+            if not spaced:
+                tokens.append("")
+        elif not line.strip():
+            tokens.append("")
+        else:
+            tokens.extend(_split_line(line))
+    # Blank lines at the edges of a run are page layout, not cells.
+    while tokens and tokens[-1] == "":
+        tokens.pop()
+    while tokens and tokens[0] == "":
+        tokens.pop(0)
+    return tokens
+
+
+def layout_from_text(text: str) -> Layout:
+    layout = Layout()
+    layout.add_text(text.split("\n"))
+    return layout
+
+
+def _repair_all(texts: list[str]) -> list[str]:
+    """Repair many single-line strings with one pass through OpenCC."""
+    if not texts:
+        return []
+    out = repair_text("\n".join(texts)).split("\n")
+    if len(out) != len(texts):  # repair must keep lines; never lose a cell over it
+        out = [repair_text(t) for t in texts]
+    return out
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+def _expand_html_table(table) -> list[list[str | None]]:
+    """The grid of a leaf ``<table>``, merged cells expanded (covered positions are None)."""
+    grid: list[list[str | None]] = []
+    pending: dict[tuple[int, int], bool] = {}  # (row, col) covered by a rowspan from above
+    rows = [tr for tr in table.iter("tr")]
+    for r, tr in enumerate(rows):
+        row: list[str | None] = []
+        col = 0
+        for cell in tr:
+            if not isinstance(cell.tag, str) or cell.tag.lower() not in ("td", "th"):
+                continue
+            while pending.pop((r, col), False):
+                row.append(None)
+                col += 1
+            text = _cell_text(cell)
+            rowspan = _span(cell.get("rowspan"))
+            colspan = _span(cell.get("colspan"))
+            for dc in range(colspan):
+                row.append(text if dc == 0 else None)
+                for dr in range(1, rowspan):
+                    pending[(r + dr, col + dc)] = True
+            col += colspan
+        while pending.pop((r, col), False):
+            row.append(None)
+            col += 1
+        grid.append(row)
+    return grid
+
+
+def _span(value) -> int:
+    try:
+        return max(1, min(int(str(value).strip() or 1), 200))
+    except ValueError:
+        return 1
+
+
+def _cell_text(cell) -> str:
+    parts: list[str] = []
+
+    def walk(el):
+        if el.text:
+            parts.append(el.text)
+        for child in el:
+            tag = child.tag.lower() if isinstance(child.tag, str) else None
+            if tag not in _SKIP_TAGS and tag is not None:
+                if tag in _BLOCK_TAGS:
+                    parts.append(" ")
+                walk(child)
+            if child.tail:
+                parts.append(child.tail)
+
+    walk(cell)
+    return _WS.sub(" ", "".join(parts)).strip()
+
+
+def layout_from_html(html: str) -> Layout:
+    """Walk the DOM in order: leaf tables become grids, everything else text lines.
+
+    A block element (``<p>``, ``<div>``, ``<br>``…) ends a line.  An empty
+    ``<p></p>`` is kept as an empty line and ``<p>&nbsp;</p>`` as a line of
+    spaces: in tables flattened to paragraphs those are the blank cells.
+    Inside ``<pre>`` the page's own line breaks count.
+    """
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    layout = Layout()
+    html = strip_ruby_html(html)
+    try:
+        root = lxml_html.document_fromstring(html) if html.strip() else None
+    except (etree.ParserError, ValueError):
+        root = None
+    if root is None:
+        return layout
+    body = root.find("body")
+    if body is None:
+        body = root
+
+    text_run: list[str] = []
+    line: list[str] = []
+
+    def flush(keep_empty=False):
+        text = _WS.sub(" ", "".join(line)) if line else ""
+        line.clear()
+        if text.strip():
+            text_run.append(text.strip())
+        elif keep_empty:
+            text_run.append(text)  # "" for <p></p>, " " for <p>&nbsp;</p>
+
+    def grid(el):
+        flush()
+        layout.add_text(text_run[:]) if text_run else None
+        text_run.clear()
+        layout.add_grid(_expand_html_table(el))
+
+    def walk(el, in_pre=False):
+        for child in el:
+            tag = child.tag.lower() if isinstance(child.tag, str) else None
+            if tag is None or tag in _SKIP_TAGS:
+                pass
+            elif tag == "table" and child.find(".//table") is None:
+                grid(child)
+            elif tag == "br":
+                flush()
+            elif tag == "pre" or in_pre:
+                flush()
+                for piece in "".join(child.itertext()).split("\n"):
+                    line.append(piece)
+                    flush(keep_empty=True)
+            else:
+                block = tag in _BLOCK_TAGS or tag in ("td", "th")
+                if block:
+                    flush()
+                if child.text:
+                    line.append(child.text)
+                walk(child)
+                if block:
+                    flush(keep_empty=(tag == "p"))
+            if child.tail:
+                line.append(child.tail)
+
+    if body.text:
+        line.append(body.text)
+    walk(body)
+    flush()
+    if text_run:
+        layout.add_text(text_run)
+    return layout

@@ -1,0 +1,123 @@
+"""One downloaded document in, one report item out.
+
+``extract_document`` sniffs the document kind, decodes and repairs the text,
+flattens the layout into cells, reads the tables and the metadata, runs the
+checks and assembles the item of ``report-schema.md``.  It never raises on
+bad input: whatever went wrong is said in ``item["warnings"]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Mapping
+
+from govcrawl.extract.attachments import layout_from_doc, layout_from_docx, layout_from_pdf, sniff_kind
+from govcrawl.extract.checks import run_checks
+from govcrawl.extract.decode import decode_body
+from govcrawl.extract.layout import Layout, layout_from_html, layout_from_text
+from govcrawl.extract.metadata import extract_metadata
+from govcrawl.extract.tables import read_tables
+
+logger = logging.getLogger(__name__)
+
+# Text beyond this is not read: real reports are well under 1 MB of text, and a
+# 50 MB page must still give a result in seconds, not minutes.
+MAX_TEXT_CHARS = 4_000_000
+NOT_A_REPORT = "not a report: no statistical tables and no report title found"
+_REPORT_TITLE = re.compile(r"(19|20)\d{2}\s*年度?.{0,40}政府信息公开.{0,6}年度?报告")
+
+PROVENANCE_KEYS = (
+    "index_no", "publisher", "doc_no", "category", "created_date", "published_date",
+    "source_url", "referer", "fetched_at", "http_last_modified", "etag", "content_sha256", "encoding",
+)
+
+
+def _content_type(headers: Mapping | None) -> str | None:
+    if not headers:
+        return None
+    for key in headers:
+        name = key.decode("latin-1") if isinstance(key, bytes) else str(key)
+        if name.lower() == "content-type":
+            value = headers[key]
+            if isinstance(value, (list, tuple)):
+                value = value[0] if value else b""
+            return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    return None
+
+
+def _read_layout(body: bytes, kind: str, headers: Mapping | None) -> tuple[Layout, str | None, str | None, list[str]]:
+    """The layout, the decoded HTML (for <meta>), the text encoding used, and warnings."""
+    if kind == "pdf":
+        return layout_from_pdf(body), None, None, []
+    if kind == "docx":
+        return layout_from_docx(body), None, None, []
+    if kind == "doc":
+        return layout_from_doc(body), None, None, []
+    if kind == "binary":
+        return Layout(), None, None, ["binary file of an unsupported kind (zip but not DOCX?); nothing read"]
+    decoded = decode_body(body, headers)
+    warnings = list(decoded.warnings)
+    text = decoded.text
+    if len(text) > MAX_TEXT_CHARS:
+        warnings.append(
+            f"document is {len(text):,} characters; only the first {MAX_TEXT_CHARS:,} were read"
+        )
+        text = text[:MAX_TEXT_CHARS]
+    if kind == "html":
+        return layout_from_html(text), text, decoded.encoding, warnings
+    return layout_from_text(text), None, decoded.encoding, warnings
+
+
+def extract_document(
+    body: bytes, url: str, headers: Mapping | None = None, *, portal: str | None = None
+) -> dict:
+    """The report item for one document (HTML page, text, PDF, DOCX or DOC)."""
+    body = body or b""
+    warnings: list[str] = []
+    kind = sniff_kind(body, _content_type(headers), url)
+    if not body:
+        warnings.append("empty document")
+    try:
+        layout, html, encoding, read_warnings = _read_layout(body, kind, headers)
+    except Exception as exc:  # a reader bug must cost one document, never the crawl
+        logger.exception("could not read %s", url)
+        layout, html, encoding, read_warnings = Layout(), None, None, [f"{kind} could not be read: {exc!r}"]
+    warnings += read_warnings + layout.warnings
+
+    meta = extract_metadata(layout.text, html=html, url=url)
+    warnings += meta.get("warnings", [])
+    result = read_tables(layout.tokens, year=meta.get("year"))
+    warnings += result.warnings
+
+    provenance = {key: None for key in PROVENANCE_KEYS}
+    provenance.update({k: v for k, v in (meta.get("provenance") or {}).items() if k in provenance})
+    provenance.update(
+        source_url=url,
+        content_sha256=hashlib.sha256(body).hexdigest(),
+        encoding=encoding,
+    )
+    item = {
+        "url": url,
+        "portal": portal,
+        "title": meta.get("title"),
+        "agency": meta.get("agency"),
+        "year": meta.get("year"),
+        "format": result.format,
+        "provenance": provenance,
+        "tables": result.tables,
+        "checks": run_checks(result.tables),
+        "warnings": warnings,
+    }
+    if not is_report(item):
+        item["warnings"].insert(0, NOT_A_REPORT)
+    return item
+
+
+def is_report(item: dict) -> bool:
+    """A real annual report: it has statistical tables, or at least the title of one."""
+    if item.get("tables"):
+        return True
+    title = item.get("title") or ""
+    return bool(_REPORT_TITLE.search(title))

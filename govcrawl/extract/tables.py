@@ -1,0 +1,384 @@
+"""Read sections 二, 三 and 四 of a report out of a stream of cells.
+
+Input is a ``Layout`` token stream (see ``layout.py``): cells in reading
+order, ``ROW_END`` after each row where the layout knows rows.  Rows are found
+by meaning (variant-tolerant patterns over the label with every space
+removed), never by position in the page, and take the value cells that follow
+their label.  Values keep what the page says: a blank or a placeholder is
+``None``, never 0.
+
+The public entry point is ``read_tables(tokens, year=None) -> TablesResult``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from govcrawl.extract import template as T
+from govcrawl.extract.layout import ROW_END
+
+# --------------------------------------------------------------------------- values
+
+_PLACEHOLDERS = frozenset(["", "-", "--", "—", "——", "–", "/", "\\", "无", "空", "／", "－", "x", "X", "×"])
+_UNIT = r"(?:万元|元|件|条|项|个|次|人次|宗|份)"
+_NUMBER = re.compile(
+    rf"^(?P<sign>[+\-])?\s*(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*(?P<unit>{_UNIT})?$"
+)
+
+
+@dataclass(frozen=True)
+class Value:
+    number: int | float | None
+    unit: str | None = None
+
+
+def parse_value(cell: str) -> Value | None:
+    """A value cell as a number (or None for a blank/placeholder); ``None`` if the cell is a label."""
+    text = cell.strip()
+    if text in _PLACEHOLDERS:
+        return Value(None)
+    m = _NUMBER.match(text)
+    if not m:
+        return None
+    num = m.group("num").replace(",", "")
+    number: int | float = float(num) if "." in num else int(num)
+    if m.group("sign") == "-":
+        number = -number
+    return Value(number, m.group("unit"))
+
+
+# --------------------------------------------------------------------------- labels
+
+_PUNCT = re.compile(r"[\s\"'“”‘’「」『』《》:：,，;；]")
+
+
+def squash_label(cell: str) -> str:
+    """A label reduced to what identifies it: no spaces, quotes or commas; unified brackets and numbering."""
+    s = _PUNCT.sub("", cell)
+    s = s.replace("（", "(").replace("）", ")").replace("〔", "(").replace("〕", ")")
+    s = re.sub(r"^(\d)[、．.]", r"\1.", s)
+    s = re.sub(r"(\d)、", r"\1.", s)
+    return s
+
+
+def _rx(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
+
+
+# Section 二 rows.  Anchored: the same words occur in prose ("全年办理行政许可…").
+_ACTIVE_ROWS = {
+    "rules": _rx(r"^(\d\.)?(制发)?规章(\(件\))?$"),
+    "normative_documents": _rx(r"^(\d\.)?(行政)?规范性文件(\(件\))?$"),
+    "licensing": _rx(r"^(\d\.)?行政许可(\(件\)|事项)?$"),
+    "other_services": _rx(r"^(\d\.)?其他对外管理服务事项$"),
+    "penalty": _rx(r"^(\d\.)?行政处罚(\(件\)|事项)?$"),
+    "coercion": _rx(r"^(\d\.)?行政强制(\(件\)|事项)?$"),
+    "fees": _rx(r"^(\d\.)?行政事业性收费(项目)?$"),
+    "procurement": _rx(r"^(\d\.)?政府集中采购$"),
+}
+_COLUMNS_2021 = _rx(r"制发件数|废止件数|现行有效件数|本年处理决定数量|收费金额")
+_COLUMNS_2019 = _rx(r"新制作数量|新公开数量|对外公开总数量|上一年项目数量|增/减|采购项目数量|采购总金额")
+_UNIT_IN_HEADER = _rx(r"\((?:单位)?(万元|元)\)|单位(万元|元)")
+
+# Section 三 rows.  ``None`` context = the pattern alone identifies the row.
+_APPLICATION_ROWS: dict[str, re.Pattern] = {
+    "new_requests": _rx(r"本年新收.*申请"),
+    "carried_over": _rx(r"上年结转.*申请"),
+    "granted": _rx(r"予以公开$"),
+    "partially_granted": _rx(r"部分公开"),
+    "denied_state_secret": _rx(r"国家秘密"),
+    "denied_prohibited_by_law": _rx(r"法律行政法规禁止公开|法规禁止公开|^(\d\.)?其他法律行政"),
+    "denied_three_safeties": _rx(r"三安全一稳定|危及.*安全"),
+    "denied_third_party": _rx(r"第三方合法权益"),
+    "denied_internal_affairs": _rx(r"内部事务"),
+    "denied_process_info": _rx(r"过程性信息"),
+    "denied_enforcement_files": _rx(r"行政执法案[卷件]"),
+    "denied_admin_inquiry": _rx(r"行政查询事项"),
+    "unavailable_not_held": _rx(r"不掌握.*信息"),
+    "unavailable_needs_creation": _rx(r"没有现成信息|另行制作"),
+    "unavailable_unclear": _rx(r"补正后.*不明确"),
+    "rejected_petition": _rx(r"信访举报投诉"),
+    "rejected_repeated": _rx(r"重复申请"),
+    "rejected_publications": _rx(r"公开出版物"),
+    "rejected_excessive": _rx(r"大量反复申请"),
+    "rejected_confirmation": _rx(r"确认或重新出具|重新出具已获取"),
+    "other_no_correction": _rx(r"逾期不补正"),
+    "other_fee_unpaid": _rx(r"缴纳费用|收费通知"),
+    "other_other": _rx(r"^(\(六\)其他处理)?3\.其他$"),
+    "other_handling": _rx(r"^(三\.?本年度办理结果)?(\(六\))?其他处理$"),
+    "total_handled": _rx(r"^(三\.?本年度办理结果)?\(七\)总计$"),
+    "carried_forward": _rx(r"结转下年度继续办理"),
+}
+# Template order of every row of both templates (2021's three 其他处理 rows where 2019 has one).
+_APPLICATION_ORDER = {
+    k: n for n, k in enumerate(dict.fromkeys(
+        k for rows in (T.APPLICATION_ROWS_2021, T.APPLICATION_ROWS_2019) for k, _, _ in rows))
+}
+_APPLICATION_ORDER["other_handling"] = _APPLICATION_ORDER["other_no_correction"] - 0.5
+_BARE_TOTAL = _rx(r"^总计$")
+_BARE_OTHER = _rx(r"^其他$")
+
+# Section headings (squashed).  Each needs its own words: "二、上年结转…" is a row, not section 二.
+_HEADING_ACTIVE = _rx(r"^[二2][.、]?主动公开政府信息")
+_HEADING_APPLICATIONS = _rx(r"^[三3][.、]?收到和处理政府信息公开申请")
+_HEADING_REVIEW = _rx(r"^[四4][.、]?.{0,12}(行政复议|行政诉讼)")
+_HEADING_PROBLEMS = _rx(r"^[五5][.、]?(存在的?主要问题|政府信息公开工作存在)")
+
+
+@dataclass
+class TablesResult:
+    tables: dict = field(default_factory=dict)
+    format: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class _Stream:
+    def __init__(self, tokens: list[str]):
+        self.tokens = tokens
+        self.labels = [None if t == ROW_END else (squash_label(t) if parse_value(t) is None else None)
+                       for t in tokens]
+        self.values = [None if t == ROW_END else parse_value(t) for t in tokens]
+
+    def values_after(self, i: int, stop: int) -> list[Value]:
+        """The run of value cells right after label ``i``: up to the next label or row end."""
+        out: list[Value] = []
+        j = i + 1
+        while j < stop and self.tokens[j] != ROW_END and self.values[j] is not None:
+            out.append(self.values[j])
+            j += 1
+        return out
+
+    def find(self, pattern: re.Pattern, start: int = 0, stop: int | None = None) -> int | None:
+        stop = len(self.tokens) if stop is None else stop
+        for i in range(start, stop):
+            label = self.labels[i]
+            if label and len(label) <= 60 and pattern.search(label):
+                return i
+        return None
+
+
+def _fit(values: list[Value], want: int, where: str, warnings: list[str]) -> list[Value]:
+    """Exactly ``want`` values: extra blank cells are page padding; missing cells are missing (None)."""
+    if len(values) > want:
+        # Padding is blank: trailing cells of a wide row first, then a blank
+        # half of a merged label cell that the PDF/text layer kept as ''.
+        trimmed = list(values)
+        while len(trimmed) > want:
+            if trimmed[-1].number is None:
+                trimmed.pop()
+            elif trimmed[0].number is None:
+                trimmed.pop(0)
+            else:
+                break
+        if len(trimmed) > want:
+            warnings.append(f"{where}: {len(values)} value cells for {want} columns; kept the first {want}")
+            trimmed = trimmed[:want]
+        return trimmed
+    if len(values) < want:
+        warnings.append(f"{where}: only {len(values)} of {want} value cells; the rest are null")
+        return values + [Value(None)] * (want - len(values))
+    return values
+
+
+def _zones(stream: _Stream) -> dict[str, tuple[int, int]]:
+    n = len(stream.tokens)
+    h_active = stream.find(_HEADING_ACTIVE)
+    h_apps = stream.find(_HEADING_APPLICATIONS, h_active or 0)
+    first_app_row = stream.find(_APPLICATION_ROWS["new_requests"], h_apps or h_active or 0)
+    apps_start = h_apps if h_apps is not None else first_app_row
+    h_review = stream.find(_HEADING_REVIEW, (first_app_row or apps_start or h_active or 0))
+    h_end = stream.find(_HEADING_PROBLEMS, h_review or apps_start or h_active or 0)
+    end = h_end if h_end is not None else n
+    zones = {}
+    active_stop = apps_start if apps_start is not None else (h_review if h_review is not None else end)
+    if h_active is not None or apps_start is not None:
+        zones["active_disclosure"] = (h_active if h_active is not None else 0, active_stop)
+    if apps_start is not None:
+        zones["applications"] = (apps_start, h_review if h_review is not None else end)
+    if h_review is not None:
+        zones["review_litigation"] = (h_review, end)
+    return zones
+
+
+def _detect_format(stream: _Stream, zone: tuple[int, int] | None) -> str | None:
+    if zone is None:
+        return None
+    votes = {"2019": 0, "2021": 0}
+    for i in range(*zone):
+        label = stream.labels[i]
+        if not label:
+            continue
+        if _COLUMNS_2021.search(label):
+            votes["2021"] += 1
+        elif _COLUMNS_2019.search(label):
+            votes["2019"] += 1
+        elif _ACTIVE_ROWS["other_services"].search(label) or _ACTIVE_ROWS["procurement"].search(label):
+            votes["2019"] += 1
+    if votes["2019"] == votes["2021"] == 0:
+        return None
+    return "2021" if votes["2021"] > votes["2019"] else "2019"
+
+
+def _read_active(stream: _Stream, zone, fmt: str, warnings: list[str]) -> dict:
+    table: dict = {}
+    start, stop = zone
+    rows = T.ACTIVE[fmt]
+    unit_row = T.UNIT_ROWS[fmt]
+    for key, (_, _, columns) in rows.items():
+        pattern = _ACTIVE_ROWS[key]
+        i = start
+        found = None
+        while (i := stream.find(pattern, i, stop)) is not None:
+            values = stream.values_after(i, stop)
+            if values:
+                found = (i, values)
+                break
+            i += 1
+        if found is None:
+            warnings.append(f"active_disclosure.{key}: row not found")
+            continue
+        i, values = found
+        values = _fit(values, len(columns), f"active_disclosure.{key}", warnings)
+        row = {c: v.number for c, v in zip(columns, values)}
+        if key == unit_row:
+            row["amount_unit"] = _amount_unit(stream, start, i, values[-1], fmt)
+        table[key] = row
+    return table
+
+
+def _amount_unit(stream: _Stream, start: int, row_index: int, value: Value, fmt: str) -> str | None:
+    if value.unit in ("元", "万元"):
+        return value.unit
+    # The nearest header above the row names the unit: 采购总金额(元), 本年收费金额(单位:万元).
+    for j in range(row_index - 1, max(start, row_index - 12) - 1, -1):
+        label = stream.labels[j]
+        if label and ("金额" in label or "单位" in label):
+            m = _UNIT_IN_HEADER.search(label)
+            if m:
+                return m.group(1) or m.group(2)
+            break
+    return "万元" if fmt == "2021" else None
+
+
+def _read_applications(stream: _Stream, zone, warnings: list[str]) -> dict:
+    start, stop = zone
+    want = len(T.APPLICANT_COLUMNS)
+    table: dict = {}
+    in_results = False
+    last_key = None
+    for i in range(start, stop):
+        label = stream.labels[i]
+        if not label or len(label) > 80:
+            continue
+        key = None
+        for candidate, pattern in _APPLICATION_ROWS.items():
+            if candidate not in table and pattern.search(label):
+                key = candidate
+                break
+        if key is None and in_results and "total_handled" not in table and _BARE_TOTAL.match(label):
+            key = "total_handled"
+        if key is None and last_key == "other_fee_unpaid" and _BARE_OTHER.match(label):
+            key = "other_other"
+        if key is None:
+            continue
+        values = stream.values_after(i, stop)
+        if not values:
+            continue  # a group heading, e.g. "(六)其他处理" above its 1./2./3. rows
+        values = _fit(values, want, f"applications.{key}", warnings)
+        table[key] = {c: v.number for c, v in zip(T.APPLICANT_COLUMNS, values)}
+        last_key = key
+        if key in T.RESULT_ROW_KEYS:
+            in_results = True
+    if table:
+        has_2021_other = any(k in table for k in ("other_no_correction", "other_fee_unpaid", "other_other"))
+        expected = T.APPLICATION_ROWS["2021" if has_2021_other else "2019"]
+        for key, _, _ in expected:
+            if key not in table:
+                warnings.append(f"applications.{key}: row not found")
+        # Rows in template order, whatever order the page had.
+        table = dict(sorted(table.items(), key=lambda kv: _APPLICATION_ORDER[kv[0]]))
+    return table
+
+
+def _read_review(stream: _Stream, zone, warnings: list[str]) -> dict:
+    start, stop = zone
+    want = len(T.REVIEW_ROWS) * len(T.REVIEW_COLUMNS)
+    # Rows of value cells; the data row is the last one with 15 values, or
+    # (text layouts, PDF lines) all value cells after the last header label.
+    runs: list[list[Value]] = []
+    current: list[Value] = []
+    last_label = start
+    for i in range(start, stop):
+        tok = stream.tokens[i]
+        if tok == ROW_END or stream.values[i] is None:
+            if current:
+                runs.append(current)
+                current = []
+            if tok != ROW_END:
+                last_label = i
+            continue
+        current.append(stream.values[i])
+    if current:
+        runs.append(current)
+    exact = [r for r in runs if len(r) == want and any(v.number is not None for v in r)]
+    if exact:
+        values = exact[-1]
+    else:
+        values = []
+        for i in range(last_label + 1, stop):
+            if stream.tokens[i] != ROW_END and stream.values[i] is not None:
+                values.append(stream.values[i])
+        if not any(v.number is not None for v in values):
+            if not values:
+                return {}
+        values = _fit(values, want, "review_litigation", warnings)
+    table = {}
+    for r, row in enumerate(T.REVIEW_ROWS):
+        chunk = values[r * 5:(r + 1) * 5]
+        table[row] = {c: v.number for c, v in zip(T.REVIEW_COLUMNS, chunk)}
+    return table
+
+
+def read_tables(tokens: list[str], *, year: int | None = None) -> TablesResult:
+    """Find and read the three statistical sections in a cell stream."""
+    result = TablesResult()
+    stream = _Stream(tokens)
+    zones = _zones(stream)
+    fmt = _detect_format(stream, zones.get("active_disclosure"))
+    if fmt is None and "applications" in zones:
+        fmt = _format_from_applications(stream, zones["applications"])
+    if fmt is None and zones and year is not None:
+        fmt = "2021" if year >= 2021 else "2019"
+        result.warnings.append(f"template not recognisable from column labels; assumed {fmt} from the year")
+    result.format = fmt
+    if "active_disclosure" in zones and fmt:
+        active = _read_active(stream, zones["active_disclosure"], fmt, result.warnings)
+        if active:
+            result.tables["active_disclosure"] = active
+    if "applications" in zones:
+        apps = _read_applications(stream, zones["applications"], result.warnings)
+        if apps:
+            result.tables["applications"] = apps
+    if "review_litigation" in zones:
+        review = _read_review(stream, zones["review_litigation"], result.warnings)
+        if review:
+            result.tables["review_litigation"] = review
+    for key in T.SECTION_KEYS:
+        if key not in result.tables and zones:
+            result.warnings.append(f"{key}: section not found")
+    if not result.tables:
+        result.format = None
+    return result
+
+
+def _format_from_applications(stream: _Stream, zone) -> str | None:
+    for i in range(*zone):
+        label = stream.labels[i]
+        if label and (_APPLICATION_ROWS["other_no_correction"].search(label)
+                      or _APPLICATION_ROWS["other_fee_unpaid"].search(label)):
+            return "2021"
+    return None

@@ -1,0 +1,111 @@
+"""Text repair: what turns a page's text into the clean Simplified text we match on.
+
+Owns the damage real pages carry after decoding: ``<ruby>`` markup and the
+``字(zì)`` pinyin it leaves behind when flattened, Traditional characters,
+full-width ASCII and exotic spaces.  ``repair_text`` is the one call the rest
+of the code uses; ``squash`` makes labels comparable (``索 引 号`` -> ``索引号``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import opencc
+from pypinyin import pinyin
+
+_RUBY_ANNOTATION = re.compile(
+    r"<rtc\b[^>]*>.*?</rtc\s*>"
+    r"|<rp\b[^>]*>.*?</rp\s*>"
+    # </rt> may be omitted in HTML: the annotation then ends at the next ruby tag.
+    r"|<rt\b[^>]*>.*?(?:</rt\s*>|(?=<(?:rt|rp|rb|/ruby)\b))",
+    re.I | re.S)
+_RUBY_WRAPPER = re.compile(r"</?(?:ruby|rb)\b[^>]*>|</rt\s*>|</rp\s*>", re.I)
+
+_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_PINYIN_CHARS = "a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿê\u0300-\u036f"
+# A bracket holding only lowercase pinyin syllables, right after a Han char.
+# The lookbehind keeps the scan cheap: the regex engine skips to brackets.
+_READING = re.compile(
+    rf"(?<=[{_HAN}])[(（][ \t]*([{_PINYIN_CHARS}]{{1,8}}(?:[ \t]+[{_PINYIN_CHARS}]{{1,8}}){{0,7}})[ \t]*[)）]")
+_HAN_RE = re.compile(rf"[{_HAN}]")
+
+_SPACES = "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u202f\u205f\u3000\ufeff"
+_NORMALIZE_TABLE = {
+    **{cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)},
+    **{ord(ch): " " for ch in _SPACES},
+}
+_ANY_SPACE = re.compile(rf"[\s{_SPACES}]+")
+
+
+def strip_ruby_html(html: str) -> str:
+    """Drop ``<rt>``/``<rp>``/``<rtc>`` with their content; keep the base text of ``<ruby>``."""
+    return _RUBY_WRAPPER.sub("", _RUBY_ANNOTATION.sub("", html))
+
+
+def _toneless(syllable: str) -> str:
+    decomposed = unicodedata.normalize("NFD", syllable)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("v", "u")
+
+
+@lru_cache(maxsize=1)
+def _converter() -> opencc.OpenCC:
+    # Building the converter loads dictionaries from disk: do it once, on first use.
+    return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=65536)
+def _readings(char: str) -> frozenset[str]:
+    """Every reading of ``char``, toned and toneless ('dāng', 'dang', ...)."""
+    found = pinyin(char, heteronym=True, errors="ignore")
+    if not found:
+        simplified = _converter().convert(char)
+        if simplified != char:
+            found = pinyin(simplified, heteronym=True, errors="ignore")
+    toned = {unicodedata.normalize("NFC", r) for group in found for r in group}
+    return frozenset(toned | {_toneless(r) for r in toned})
+
+
+def _is_reading(char: str, syllable: str) -> bool:
+    syllable = unicodedata.normalize("NFC", syllable)
+    readings = _readings(char)
+    return syllable in readings or _toneless(syllable) in readings
+
+
+def _drop_reading(m: re.Match) -> str:
+    syllables = m.group(1).split()
+    start = m.start()
+    if start < len(syllables):
+        return m.group(0)
+    bases = m.string[start - len(syllables):start]
+    if len(bases) != len(syllables) or not all(_HAN_RE.match(c) for c in bases):
+        return m.group(0)
+    if all(_is_reading(c, s) for c, s in zip(bases, syllables)):
+        return ""
+    return m.group(0)
+
+
+def strip_pinyin(text: str) -> str:
+    """``當(dāng)`` -> ``當``, only where the bracket really holds the reading of the char(s) before it."""
+    return _READING.sub(_drop_reading, text)
+
+
+def to_simplified(text: str) -> str:
+    """Traditional -> Simplified with OpenCC's phrase-aware ``t2s``."""
+    return _converter().convert(text) if text else text
+
+
+def normalize(text: str) -> str:
+    """Full-width ASCII (U+FF01-U+FF5E) -> ASCII; every kind of space -> ' '."""
+    return text.translate(_NORMALIZE_TABLE)
+
+
+def repair_text(text: str) -> str:
+    """strip_pinyin -> to_simplified -> normalize: the one repair the rest of the code uses."""
+    return normalize(to_simplified(strip_pinyin(text)))
+
+
+def squash(text: str) -> str:
+    """Remove all whitespace of every kind, for label matching."""
+    return _ANY_SPACE.sub("", text)
