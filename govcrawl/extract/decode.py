@@ -55,6 +55,10 @@ _LABEL_ALIASES = {
                      "iso8859-1", "windows-1252"), "cp1252"),
 }
 
+# Python text codecs that no web page is ever really written in.
+_NOT_CHARSETS = frozenset(("idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined",
+                           "mbcs", "oem", "charmap"))
+
 _CHARSET_PARAM = re.compile(rb"""charset\s*=\s*["']?\s*([A-Za-z0-9_.:+-]+)""", re.I)
 _META_CHARSET = re.compile(
     rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:+-]+)""", re.I | re.S)
@@ -188,7 +192,7 @@ def codec_for_label(label: str) -> str | None:
         info = codecs.lookup(label)
     except LookupError:
         return None
-    if not getattr(info, "_is_text_encoding", True):
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS:
         return None
     name = info.name
     return _LABEL_ALIASES.get(name, name)
@@ -214,13 +218,14 @@ class _Candidate:
 
 def _try(body: bytes, codec: str) -> _Candidate:
     try:
-        text = body.decode(codec)
-        clean = True
-    except UnicodeDecodeError:
-        text = body.decode(codec, errors="replace")
+        text, clean = body.decode(codec), True
+    except (UnicodeError, ValueError, LookupError):
+        try:
+            text = body.decode(codec, errors="replace")
+        except (UnicodeError, ValueError, LookupError):
+            # Exotic codecs (idna, punycode ...) fail even in replace mode.
+            text = body.decode("utf-8", errors="replace")
         clean = False
-    except LookupError:  # pragma: no cover - codec_for_label already vetted it
-        text, clean = body.decode("utf-8", errors="replace"), False
     return _Candidate(codec, text, clean, plausibility(text))
 
 
@@ -243,6 +248,9 @@ def decode_body(body: bytes, headers: Mapping | None = None) -> Decoded:
         if not label:
             continue
         codec = codec_for_label(label)
+        if source == "meta" and codec and codec.startswith(("utf-16", "utf-32")):
+            # A <meta> we could read as ASCII cannot be UTF-16; browsers take it as UTF-8.
+            codec = "utf-8"
         if codec is None:
             warnings.append(f"unknown charset label {label!r} ({source}) ignored")
             continue
@@ -271,8 +279,6 @@ def decode_body(body: bytes, headers: Mapping | None = None) -> Decoded:
     # declared-or-obvious reads as decent Chinese.
     if not declared or best.score < 0.5:
         consider(_detect(body))
-        if "big5hkscs" in candidates or any(c.startswith("big5") for c in candidates):
-            consider("big5hkscs")
         best = max(candidates.values(), key=rank)
 
     if declared and best.codec != declared[0][0]:

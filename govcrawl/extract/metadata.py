@@ -60,7 +60,8 @@ _LABEL_ALONE = re.compile(rf"^[ \t]*(?:{_LABEL_ALT})[ \t]*[:：]?[ \t|]*$")
 # A value also ends where a label we do not know begins: " 字体:[大 中 小]".
 _UNKNOWN_LABEL = re.compile(r"(?:[ \t]|\|)+[\u4e00-\u9fff]{2,8}[ \t]*:")
 
-_HEAD_LINES = 40
+_HEAD_LINES = 60
+_MAX_VALUE_CHARS = 80
 _TITLE_SCAN_LINES = 80
 
 _DATE = re.compile(r"((?:19|20)\d{2})[ \t]*[-/.年][ \t]*(\d{1,2})[ \t]*[-/.月][ \t]*(\d{1,2})")
@@ -147,7 +148,8 @@ def _clean_value(raw: str) -> str | None:
         raw = raw[:cut.start()]
     raw = raw.split("|")[0]
     value = " ".join(raw.split()).strip(" :")
-    return value or None
+    # Metadata values are short; anything longer is prose that happened to follow a label.
+    return value if value and len(value) <= _MAX_VALUE_CHARS else None
 
 
 def _labelled_values(lines: list[str]) -> dict[str, list[tuple[int, str | None]]]:
@@ -191,7 +193,8 @@ def _index_no(value: str | None) -> str | None:
 
 def _title_from_lines(lines: list[str]) -> str | None:
     for i, line in enumerate(lines[:_TITLE_SCAN_LINES]):
-        stripped = line.strip()
+        # PDFs space out titles and numbers: "2023 年", "政 府 信 息".
+        stripped = _SPACE_NEXT_TO_CJK.sub("", line.strip())
         m = _TITLE_LINE.match(stripped)
         if not m or len(stripped) > 80:
             continue

@@ -1,0 +1,184 @@
+"""The table reader on small cell streams: values, label variants, padding, hybrids."""
+
+from __future__ import annotations
+
+import pytest
+
+from govcrawl.extract.layout import ROW_END, text_tokens
+from govcrawl.extract.tables import parse_value, read_tables
+
+
+@pytest.mark.parametrize(
+    "cell, number, unit",
+    [
+        ("0", 0, None), ("3985758", 3985758, None), ("+3", 3, None), ("-2", -2, None), ("- 2", -2, None),
+        ("96171.6", 96171.6, None), ("39476302.00", 39476302.0, None), ("1,234", 1234, None),
+        ("251000元", 251000, "元"), ("12.5万元", 12.5, "万元"), ("7 件", 7, "件"),
+        ("", None, None), ("-", None, None), ("/", None, None), ("无", None, None), ("——", None, None),
+    ],
+)
+def test_value_cells(cell, number, unit):
+    value = parse_value(cell)
+    assert value is not None
+    assert (value.number, value.unit) == (number, unit)
+    assert type(value.number) is type(number)
+
+
+@pytest.mark.parametrize("cell", ["规章", "1.属于国家秘密", "(一)予以公开", "2020年", "第二十条第(一)项", "1."])
+def test_label_cells_are_not_values(cell):
+    assert parse_value(cell) is None
+
+
+APPS_2019 = """三、收到和处理政府信息公开申请情况
+一、本 年 新 收 政 府 信 息 公 开 申 请 数 量
+{v}
+二、上年结转政府信息公开申请数量
+{v}
+(一)予以公开
+{v}
+(二)部分公开
+{v}
+(三)不予公开
+1、属于国家秘密
+{v}
+2.其他法律行政法规禁止公开
+{v}
+3.危及三安全一稳定
+{v}
+4.保护第三方合法权益
+{v}
+5.属于三类内部事务信息
+{v}
+6.属于四类过程性信息
+{v}
+7.属于行政执法案件
+{v}
+8.属于行政查询事项
+{v}
+(四)无法提供
+1.本机关不掌握相关政府信息
+{v}
+2.没有现成信息需另行制作
+{v}
+3.补正后申请内容仍不明确
+{v}
+(五)不予处理
+1.信访举报投诉类申请
+{v}
+2.重复申请
+{v}
+3.要求提供公开出版物
+{v}
+4.无正当理由大量反复申请
+{v}
+5.要求行政机关确认或重 新出具已获取信息
+{v}
+(六)其他处理
+{v}
+(七)总计
+{v}
+四、结转下年度继续办理
+{v}
+"""
+
+
+def test_label_variants_match_their_rows():
+    """Spaces inside words, 1、 for 1., 案件 for 案卷, 需另行 for 需要另行, missing quotes."""
+    text = APPS_2019.replace("{v}", "1\n0\n0\n0\n0\n0\n1")
+    result = read_tables(text_tokens(text.split("\n")))
+    apps = result.tables["applications"]
+    assert len(apps) == 23
+    assert apps["denied_enforcement_files"]["total"] == 1
+    assert apps["unavailable_needs_creation"]["natural_person"] == 1
+    assert apps["rejected_confirmation"]["total"] == 1
+    assert not [w for w in result.warnings if "applications" in w]
+
+
+def test_rows_out_of_order_are_found_and_put_in_template_order():
+    text = APPS_2019.replace("{v}", "0\n0\n0\n0\n0\n0\n0")
+    lines = text.split("\n")
+    # Move the "(二)部分公开" row (label + 7 values) below "(七)总计".
+    i = lines.index("(二)部分公开")
+    row = lines[i:i + 8]
+    del lines[i:i + 8]
+    j = lines.index("四、结转下年度继续办理")
+    lines[j:j] = row
+    apps = read_tables(text_tokens(lines)).tables["applications"]
+    keys = list(apps)
+    assert keys.index("partially_granted") == keys.index("granted") + 1
+
+
+def test_column_header_total_is_not_the_total_row():
+    """The header's 总计 followed by blank padding must not be read as (七)总计."""
+    tokens = ["三、收到和处理政府信息公开申请情况", "自然人", "总计", "", "", "", "", "", "", "",
+              "一、本年新收政府信息公开申请数量", "1", "0", "0", "0", "0", "0", "1"]
+    apps = read_tables(tokens).tables["applications"]
+    assert "total_handled" not in apps
+    assert apps["new_requests"]["total"] == 1
+
+
+def test_grid_padding_and_blank_label_half_are_trimmed():
+    tokens = ["三、收到和处理政府信息公开申请情况",
+              "一、本年新收政府信息公开申请数量", "2", "0", "0", "0", "0", "0", "2", "", "", ROW_END,
+              "(六)其他处理", "", "0", "0", "0", "0", "0", "0", "0", ROW_END]
+    apps = read_tables(tokens).tables["applications"]
+    assert apps["new_requests"]["total"] == 2
+    assert apps["other_handling"] == dict.fromkeys(apps["other_handling"], 0)
+
+
+def test_missing_values_are_null_never_zero_and_warned():
+    tokens = ["二、主动公开政府信息情况", "信息内容", "采购项目数量", "采购总金额",
+              "政府集中采购", "24", "三、收到和处理政府信息公开申请情况"]
+    result = read_tables(tokens)
+    assert result.tables["active_disclosure"]["procurement"] == {"items": 24, "amount": None, "amount_unit": None}
+    assert any("procurement" in w and "null" in w for w in result.warnings)
+
+
+def test_2021_hybrid_single_other_handling_row_and_unit_from_header():
+    tokens = ["二、主动公开政府信息情况", "第二十条第(八)项", ROW_END,
+              "信息内容", "本年收费金额(单位:万元)", ROW_END, "行政事业性收费", "7730.28", ROW_END,
+              "三、收到和处理政府信息公开申请情况",
+              "(六)其他处理", "0", "0", "0", "0", "0", "0", "0", ROW_END]
+    result = read_tables(tokens)
+    assert result.format == "2021"
+    assert result.tables["active_disclosure"]["fees"] == {"amount": 7730.28, "amount_unit": "万元"}
+    assert "other_handling" in result.tables["applications"]
+
+
+def test_2021_other_rows_with_bare_other_label():
+    tokens = ["三、收到和处理政府信息公开申请情况", "(六)其他处理",
+              "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请", *"1000001",
+              "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请", *"0000000",
+              "其他", *"2000002"]
+    apps = read_tables(tokens).tables["applications"]
+    assert apps["other_no_correction"]["total"] == 1
+    assert apps["other_other"]["total"] == 2
+    assert "other_handling" not in apps
+
+
+def test_prose_numbers_before_the_tables_are_not_rows():
+    tokens = ["一、总体情况", "全年办理行政许可", "550", "件", "行政许可", "12",
+              "二、主动公开政府信息情况", "第二十条第(五)项", "信息内容", "本年处理决定数量", "行政许可", "550"]
+    result = read_tables(tokens)
+    assert result.tables["active_disclosure"]["licensing"] == {"decisions": 550}
+
+
+def test_review_row_after_padded_pipe_headers():
+    lines = ["四、政府信息公开行政复议、行政诉讼情况", "行政复议 |", "行政诉讼 |", "|||||||||||||",
+             "结果维持 |", "总计 |", "|||||"] + [f"{n} |" for n in (1, 0, 0, 0, 1, 2, 0, 0, 0, 2, 0, 0, 0, 3, 3)] \
+            + ["五、存在的主要问题及改进情况"]
+    review = read_tables(text_tokens(lines)).tables["review_litigation"]
+    assert review["review"] == {"upheld": 1, "corrected": 0, "other": 0, "pending": 0, "total": 1}
+    assert review["litigation_after_review"]["total"] == 3
+
+
+def test_text_layouts_tokenize_blank_cells():
+    assert text_tokens(["a |", "0 |", " |", "||"]) == ["a", "0", "", "", ""]
+    assert text_tokens(["a", "", "0", "", "\u00a0", "", "b"]) == ["a", "0", "", "b"]
+    assert text_tokens(["a", "0", "", "1", "b"]) == ["a", "0", "", "1", "b"]
+    assert text_tokens(["规章 1 0 11"]) == ["规章", "1", "0", "11"]
+
+
+def test_no_tables_means_no_format():
+    result = read_tables(["市政府召开常务会议", "会议指出"])
+    assert result.tables == {} and result.format is None
