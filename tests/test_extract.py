@@ -242,3 +242,22 @@ def test_cli_exit_codes_for_non_report_and_missing_file(tmp_path):
     assert json.loads(done.stdout)["warnings"][0] == NOT_A_REPORT
     missing = _cli(str(tmp_path / "nope.pdf"))
     assert missing.returncode == 2 and b"no such file" in missing.stderr
+
+
+def test_pdf_title_metadata_in_utf16le_is_repaired():
+    import pdfplumber
+
+    from govcrawl.extract.attachments import pdf_title
+
+    with pdfplumber.open(SHARED / "real" / "hongze_2023.pdf") as pdf:
+        assert pdf.metadata["Title"].startswith("ÿþ")  # what a naive reader shows
+        assert pdf_title(pdf) == "洪泽区人民政府2023年政府信息公开工作年度报告"
+
+
+def test_pdf_title_metadata_is_a_fallback_only_for_a_report_title():
+    from govcrawl.extract.metadata import extract_metadata
+
+    text = "一、总体情况\n本年度我区政务公开工作……"
+    meta = extract_metadata(text, document_title="洪泽区人民政府2023年政府信息公开工作年度报告")
+    assert (meta["title"], meta["agency"], meta["year"]) == ("洪泽区人民政府2023年政府信息公开工作年度报告", "洪泽区人民政府", 2023)
+    assert extract_metadata(text, document_title="政府信息公开工作年度报告")["title"] is None

@@ -74,6 +74,7 @@ def layout_from_pdf(body: bytes) -> Layout:
         return layout
     chars = 0
     with pdf:
+        layout.document_title = pdf_title(pdf)
         for number, page in enumerate(pdf.pages, 1):
             try:
                 chars += len(page.chars)
@@ -85,6 +86,28 @@ def layout_from_pdf(body: bytes) -> Layout:
                 f"PDF has no text layer ({len(pdf.pages)} pages, image-only?): OCR is not supported, no tables read"
             )
     return layout
+
+
+def pdf_title(pdf) -> str | None:
+    """The PDF's Title metadata, repaired.
+
+    WPS writes it as UTF-16LE with a BOM, which the PDF spec does not allow
+    (only UTF-16BE), so pdfminer shows it as ``ÿþ?eœ^…``.  Decode the raw bytes
+    by their BOM; fall back to PDFDocEncoding.
+    """
+    from pdfminer.pdftypes import resolve1
+    from pdfminer.utils import decode_text
+
+    try:
+        raw = resolve1((pdf.doc.info or [{}])[0].get("Title"))
+    except Exception:  # broken trailer/info dictionary
+        return None
+    if not isinstance(raw, bytes) or not raw.strip():
+        return raw.strip() or None if isinstance(raw, str) else None
+    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"), (b"\xef\xbb\xbf", "utf-8")):
+        if raw.startswith(bom):
+            return raw[len(bom):].decode(codec, errors="replace").strip("\x00 ") or None
+    return decode_text(raw).strip() or None
 
 
 def _add_pdf_page(layout: Layout, page) -> None:

@@ -38,6 +38,7 @@ class Layout:
     tokens: list[str] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    document_title: str | None = None  # the file's own Title metadata (PDF), untrusted
 
     def add_grid(self, grid: list[list[str | None]]) -> None:
         """A table: rows of cells, ``None`` where a merged cell covers the position."""

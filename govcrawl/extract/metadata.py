@@ -252,8 +252,14 @@ def _year_from_body(text: str, latest: int) -> int | None:
     return max(counts, key=lambda y: (counts[y], -first_seen[y]))
 
 
-def extract_metadata(text: str, *, html: str | None = None, url: str | None = None) -> dict:
-    """Title, agency, year and provenance of one report; see the module docstring."""
+def extract_metadata(
+    text: str, *, html: str | None = None, url: str | None = None, document_title: str | None = None
+) -> dict:
+    """Title, agency, year and provenance of one report; see the module docstring.
+
+    ``document_title`` is a title from the file's own metadata (a PDF's Title):
+    used only when the text gives none and it reads as a report title.
+    """
     warnings: list[str] = []
     text = text or ""
     lines = [ln for ln in text.splitlines() if ln.strip()]
@@ -279,6 +285,7 @@ def extract_metadata(text: str, *, html: str | None = None, url: str | None = No
     title = (_clean_title(meta.get("articletitle"))
              or _clean_title(_pick(labelled.get("title")))
              or _title_from_lines(lines)
+             or _title_from_lines([repair_text(document_title)] if document_title else [])
              or _title_from_html_title(meta.get("<title>"), meta.get("sitename")))
     if title is None:
         warnings.append("no report title found")

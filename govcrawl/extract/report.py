@@ -86,7 +86,7 @@ def extract_document(
         layout, html, encoding, read_warnings = Layout(), None, None, [f"{kind} could not be read: {exc!r}"]
     warnings += read_warnings + layout.warnings
 
-    meta = extract_metadata(layout.text, html=html, url=url)
+    meta = extract_metadata(layout.text, html=html, url=url, document_title=layout.document_title)
     warnings += meta.get("warnings", [])
     result = read_tables(layout.tokens, year=meta.get("year"))
     warnings += result.warnings
