@@ -261,3 +261,15 @@ def test_pdf_title_metadata_is_a_fallback_only_for_a_report_title():
     meta = extract_metadata(text, document_title="洪泽区人民政府2023年政府信息公开工作年度报告")
     assert (meta["title"], meta["agency"], meta["year"]) == ("洪泽区人民政府2023年政府信息公开工作年度报告", "洪泽区人民政府", 2023)
     assert extract_metadata(text, document_title="政府信息公开工作年度报告")["title"] is None
+
+
+def test_report_tables_nested_in_a_page_layout_table():
+    """Old CMS templates put the whole article in a layout <table>; only leaf tables are data."""
+    tables = random_tables(random.Random(13), "2021", blanks=True)
+    html = render_report_html(tables, fmt="2021", title="某县人民政府2022年政府信息公开工作年度报告")
+    body_start = html.index("<body>") + len("<body>")
+    body_end = html.index("</body>")
+    html = (html[:body_start] + '<table width="100%"><tr><td class="nav">首页 &gt; 信息公开</td></tr><tr><td>'
+            + html[body_start:body_end] + "</td></tr></table>" + html[body_end:])
+    item = _valid(extract_document(html.encode("utf-8"), "http://127.0.0.1/r.html"))
+    assert item["tables"] == tables
