@@ -1,0 +1,101 @@
+"""Any CMS: plain ``<a>`` links and 下一页/尾页/``?page=N``/``index_N.html`` paging.
+
+This family always applies.  Paging is read from the links themselves: a
+尾页 (last page) link whose URL carries a page number lets us enumerate every
+page at once; otherwise the 下一页 (next page) link is followed page by page.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin
+
+from parsel import Selector
+from scrapy import Request
+from scrapy.http import Response, TextResponse
+from scrapy.link import Link
+
+NEXT_WORDS = ("下一页", "下页", "后一页", "下一頁", "Next", "next", ">", "›", "»")
+LAST_WORDS = ("尾页", "末页", "最后一页", "尾頁", "Last", "last", ">>", "»|")
+# Page number in a URL: ?page=3, &pageNo=3, index_3.html, list_3.shtml, /page/3
+_PAGE_NUMBER = re.compile(
+    r"(?P<prefix>[?&](?:page|pageNo|pageno|pageIndex|pageindex|curPage|currentPage|p|pn|pageNum)=)(?P<n>\d+)"
+    r"|(?P<stem>(?:index|list|default|more)_)(?P<m>\d+)(?P<ext>\.s?html?)"
+    r"|(?P<seg>/page/)(?P<k>\d+)"
+)
+_SKIP_HREF = re.compile(r"^\s*(?:javascript:|mailto:|tel:|#)", re.I)
+
+
+def is_markup(response: Response) -> bool:
+    """HTML or XML text; JSON API answers (gkmlpt) and plain text have no elements to query."""
+    return isinstance(response, TextResponse) and response.selector.type in ("html", "xml")
+
+
+def detect(response: Response) -> bool:
+    return is_markup(response)
+
+
+def anchor_links(selector: Selector, base_url: str) -> list[Link]:
+    """Every ``<a href>`` as a Link; the text is the longer of anchor text and
+    ``title`` attribute, because lists cut long titles to "…2023年政府信息…"."""
+    links: list[Link] = []
+    for anchor in selector.xpath("//a[@href]"):
+        href = anchor.attrib.get("href", "")
+        if _SKIP_HREF.match(href):
+            continue
+        text = " ".join(t.strip() for t in anchor.xpath(".//text()").getall() if t.strip())
+        title = (anchor.attrib.get("title") or "").strip()
+        if len(title) > len(text):
+            text = title
+        links.append(Link(url=urljoin(base_url, href.strip()), text=text))
+    return links
+
+
+def list_links(response: Response) -> list[Link]:
+    if not is_markup(response):
+        return []
+    base = response.xpath("//base/@href").get()
+    return anchor_links(response.selector, urljoin(response.url, base) if base else response.url)
+
+
+def _page_url(template_match: re.Match, url: str, number: int) -> str:
+    if template_match.group("prefix"):
+        replacement = f"{template_match.group('prefix')}{number}"
+    elif template_match.group("stem"):
+        replacement = f"{template_match.group('stem')}{number}{template_match.group('ext')}"
+    else:
+        replacement = f"{template_match.group('seg')}{number}"
+    return url[: template_match.start()] + replacement + url[template_match.end() :]
+
+
+def _page_number(match: re.Match) -> int:
+    return int(match.group("n") or match.group("m") or match.group("k"))
+
+
+def next_pages(response: Response, max_pages: int) -> list[Request]:
+    if not is_markup(response):
+        return []
+    urls: list[str] = []
+    for link in list_links(response):
+        text = link.text.strip()
+        is_last = text in LAST_WORDS
+        is_next = text in NEXT_WORDS
+        is_numbered = text.isdigit() and bool(_PAGE_NUMBER.search(link.url))
+        if not (is_last or is_next or is_numbered):
+            continue
+        match = None
+        for match in _PAGE_NUMBER.finditer(link.url):
+            pass  # the page number is the last numbered part of the URL
+        if is_last and match:
+            last = min(_page_number(match), max_pages)
+            # index_N.html numbering starts at 1 (index.html is page 0); ?page= at 1 or 2 — ask for all
+            urls.extend(_page_url(match, link.url, n) for n in range(1, last + 1))
+        elif link.url != response.url:
+            urls.append(link.url)
+    seen: set[str] = {response.url}
+    requests: list[Request] = []
+    for url in urls:
+        if url not in seen:
+            seen.add(url)
+            requests.append(Request(url))
+    return requests[:max_pages]

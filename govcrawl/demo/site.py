@@ -1,0 +1,508 @@
+"""Build fake government portals (TRS, Hanweb, JS-only lists) as :class:`Site` objects.
+
+The pieces real portals are made of — TRS list pages paginated by
+``createPageHTML(N, i, "index", "html")``, Hanweb column pages with a
+``<datastore>`` data island and ``dataproxy.jsp`` paging, lists that only
+JavaScript fills, report pages (``render.render_report_html``) and DOCX
+attachments — so that tests (``tests/sites/build.py``), the offline demo
+(``python -m govcrawl.demo``) and the benchmark (``bench/crawl_bench.py``)
+assemble their webs from one place.
+
+Each builder writes into a :class:`govcrawl.demo.server.Site` and returns the
+*expected* reports as ``{path: {"tables", "format", "year", "source"}}``
+where ``source`` is the path of the document holding the tables.
+
+``generate_bench_site(n_reports, ...)`` makes a large web for benchmarks
+(also used by the incremental-recrawl benchmark).
+"""
+
+from __future__ import annotations
+
+import html as htmlmod
+import io
+import json
+import random
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from govcrawl.demo import render
+from govcrawl.demo.server import Site, JPageProxy, JPAGE_PATH, guess_content_type
+
+# Python codec for a declared charset: sites declare gb2312 and send GBK.
+_CODECS = {"gb2312": "gbk", "gbk": "gbk", "gb18030": "gb18030", "utf-8": "utf-8"}
+
+
+def encode(text: str, charset: str) -> bytes:
+    return text.encode(_CODECS.get(charset.lower(), charset), "xmlcharrefreplace")
+
+
+def html_headers(charset: str | None) -> dict:
+    """Content-Type for an HTML page; ``charset=None`` sends none (the page's <meta> must tell)."""
+    return {"Content-Type": f"text/html; charset={charset}" if charset else "text/html"}
+
+
+def _page(title: str, body: str, charset: str) -> str:
+    return (f'<!DOCTYPE html>\n<html><head><meta http-equiv="Content-Type" '
+            f'content="text/html; charset={charset}">\n<title>{htmlmod.escape(title)}</title></head>\n'
+            f'<body>\n<div class="header"><a href="/">首页</a></div>\n{body}\n'
+            '<div class="footer">版权所有 政府门户网站 网站标识码：0000000000</div>\n</body></html>')
+
+
+def _links(links: list[tuple[str, str]]) -> str:
+    return "\n".join(f'<li><a href="{htmlmod.escape(h)}" target="_blank">{htmlmod.escape(t)}</a></li>'
+                     for h, t in links)
+
+
+# --------------------------------------------------------------------- entries
+@dataclass
+class ListEntry:
+    """One line of a list page."""
+
+    title: str
+    href: str
+    date: str = "2024-01-15"
+
+    def li(self) -> str:
+        return (f'<li><a href="{htmlmod.escape(self.href)}" title="{htmlmod.escape(self.title)}" '
+                f'target="_blank">{htmlmod.escape(self.title)}</a><span>{self.date}</span></li>')
+
+
+@dataclass
+class Report:
+    """A report to publish: tables rendered in a page, or in an attachment."""
+
+    path: str                     # the report page
+    title: str
+    year: int
+    fmt: str                      # "2019" | "2021"
+    tables: dict
+    layout: str = "html_table"
+    charset: str = "utf-8"
+    header_charset: str | None = "same"   # "same" → charset; None → no charset in Content-Type
+    meta: dict | None = None
+    attachment: str | None = None  # path of a .docx/.pdf holding the tables
+    attachment_body: bytes | None = None
+    traditional: bool = False      # Traditional characters + <ruby> pinyin, as some sites serve
+    extra: dict = field(default_factory=dict)
+
+    def expected(self) -> dict:
+        return {"tables": self.tables, "format": self.fmt, "year": self.year,
+                "source": self.attachment or self.path}
+
+
+def publish(site: Site, report: Report) -> None:
+    """Add the report page (and its attachment) to ``site``."""
+    hcs = report.charset if report.header_charset == "same" else report.header_charset
+    if report.attachment:
+        name = report.title + Path(report.attachment).suffix
+        body = (f'<div class="article"><h1>{htmlmod.escape(report.title)}</h1>'
+                f'<div class="TRS_Editor"><p>{htmlmod.escape(report.title)}全文详见附件。</p></div>'
+                f'<div class="fj">附件：<a href="{htmlmod.escape(Path(report.attachment).name)}" '
+                f'oldsrc="{htmlmod.escape(Path(report.attachment).name)}">{htmlmod.escape(name)}</a></div></div>')
+        if report.meta:
+            body = render._meta_block(report.meta) + body
+        text = _page(report.title, body, report.charset)
+        site.add(report.attachment, report.attachment_body or docx_report(report.tables, fmt=report.fmt,
+                                                                              title=report.title))
+    else:
+        text = render.render_report_html(report.tables, fmt=report.fmt, title=report.title,
+                                         layout=report.layout, meta=report.meta, charset=report.charset)
+    if report.traditional:
+        text = traditional_with_ruby(text)
+    site.add(report.path, encode(text, report.charset), html_headers(hcs))
+
+
+# ------------------------------------------------------------ traditional/ruby
+# A few characters get <ruby> pinyin, the way some sites annotate their pages.
+RUBY = {"報": "bào", "開": "kāi", "県": "xiàn", "縣": "xiàn", "請": "qǐng"}
+_TEXT = re.compile(r">([^<]+)<")
+
+
+def traditional_with_ruby(page: str) -> str:
+    """Simplified → Traditional text (OpenCC), some characters wrapped in ``<ruby>`` pinyin."""
+    import opencc
+
+    conv = opencc.OpenCC("s2t")
+
+    def fix(m: re.Match) -> str:
+        text = conv.convert(m.group(1))
+        text = "".join(f"<ruby>{ch}<rp>(</rp><rt>{RUBY[ch]}</rt><rp>)</rp></ruby>" if ch in RUBY else ch
+                       for ch in text)
+        return f">{text}<"
+
+    head, sep, body = page.partition("<body>")
+    if not sep:
+        return _TEXT.sub(fix, page)
+    # The <title> too (Traditional, no ruby: <title> cannot hold markup).
+    head = re.sub(r"<title>([^<]*)</title>", lambda m: f"<title>{conv.convert(m.group(1))}</title>", head)
+    return head + sep + _TEXT.sub(fix, body)
+
+
+# ------------------------------------------------------------------------ DOCX
+def docx_report(tables: dict, *, fmt: str, title: str) -> bytes:
+    """The report as a Word document: the official template tables with merged cells."""
+    import docx
+
+    document = docx.Document()
+    document.add_heading(title, level=1)
+    document.add_paragraph("一、总体情况")
+    document.add_paragraph(render._INTRO)
+    for key, grid in render._grids(tables, fmt).items():
+        document.add_paragraph(render.T.SECTION_TITLES[key])
+        _docx_table(document, grid)
+    document.add_paragraph("五、存在的主要问题及改进情况")
+    document.add_paragraph("无。")
+    document.core_properties.title = title
+    out = io.BytesIO()
+    document.save(out)
+    return _stable_zip(out.getvalue())
+
+
+def _stable_zip(data: bytes) -> bytes:
+    """The same zip with fixed entry dates, so a rebuilt fixture is byte-identical."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(2024, 1, 1, 0, 0, 0)), src.read(info),
+                         compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def _docx_table(document, grid) -> None:
+    # Lay the rowspan/colspan grid out on a rectangle, then merge.
+    placed: list[tuple[int, int, int, int, str]] = []
+    taken: set[tuple[int, int]] = set()
+    for r, row in enumerate(grid):
+        c = 0
+        for text, rowspan, colspan in row:
+            while (r, c) in taken:
+                c += 1
+            placed.append((r, c, rowspan, colspan, text))
+            for dr in range(rowspan):
+                for dc in range(colspan):
+                    taken.add((r + dr, c + dc))
+            c += colspan
+    n_rows = max(r for r, _ in taken) + 1
+    n_cols = max(c for _, c in taken) + 1
+    table = document.add_table(rows=n_rows, cols=n_cols)
+    table.style = "Table Grid"
+    for r, c, rowspan, colspan, text in placed:
+        cell = table.cell(r, c)
+        if rowspan > 1 or colspan > 1:
+            cell = cell.merge(table.cell(r + rowspan - 1, c + colspan - 1))
+        cell.text = text
+
+
+# ------------------------------------------------------------------------- TRS
+TRS_PAGER_JS = """<script language="javascript">
+function createPageHTML(_nPageCount, _nCurrIndex, _sPageName, _sPageExt){
+  if(_nPageCount == null || _nPageCount<=1){ return; }
+  var nCurrIndex = _nCurrIndex || 0;
+  if(nCurrIndex == 0) document.write("<span>首页</span> ");
+  else document.write("<a href=\\""+_sPageName+"."+_sPageExt+"\\">首页</a> ");
+  if(nCurrIndex > 0){
+    var prev = nCurrIndex - 1;
+    document.write("<a href=\\""+_sPageName+(prev==0?"":"_"+prev)+"."+_sPageExt+"\\">上一页</a> ");
+  }
+  if(nCurrIndex + 1 < _nPageCount)
+    document.write("<a href=\\""+_sPageName+"_"+(nCurrIndex+1)+"."+_sPageExt+"\\">下一页</a> ");
+  document.write("<a href=\\""+_sPageName+"_"+(_nPageCount-1)+"."+_sPageExt+"\\">尾页</a>");
+}
+</script>"""
+
+
+def trs_list_page(column_title: str, entries: list[ListEntry], index: int, count: int,
+                  charset: str, site_title: str) -> str:
+    items = "\n".join(e.li() for e in entries)
+    body = (f'<div class="position">当前位置：<a href="/">首页</a> &gt; <a href="../">政府信息公开</a> &gt; '
+            f'{htmlmod.escape(column_title)}</div>\n{TRS_PAGER_JS}\n'
+            f'<div class="list"><ul class="list_ul">\n{items}\n</ul></div>\n'
+            f'<div class="page"><script>createPageHTML({count}, {index}, "index", "html");</script></div>')
+    return _page(f"{column_title}_{site_title}", body, charset)
+
+
+def trs_portal(site: Site, *, site_title: str, pages: list[list[ListEntry]], charset: str = "gb2312",
+               column_path: str = "/zfxxgk/ndbg/", column_title: str = "政府信息公开年报",
+               header_charsets: dict[str, str | None] | None = None) -> list[str]:
+    """Homepage → 政府信息公开 → the 年报 column paginated over ``index.html``, ``index_1.html``, ...
+
+    ``header_charsets`` overrides the Content-Type charset per path (``None`` = no charset).
+    Returns the list page paths.
+    """
+    header_charsets = header_charsets or {}
+    gk = column_path.rstrip("/").rsplit("/", 1)[0] + "/"
+
+    def add(path: str, text: str) -> None:
+        site.add(path, encode(text, charset), html_headers(header_charsets.get(path, charset)))
+
+    add("/index.html", _page(site_title, (
+        '<div class="nav"><ul>'
+        + _links([("/", "首页"), ("/zwdt/", "政务动态"), (gk, "政府信息公开"),
+                  ("/hdjl/", "互动交流"), ("/bsfw/", "办事服务")])
+        + '</ul></div>\n<div class="news"><ul>'
+        + _links([("/zwdt/202401/t20240110_501.html", f"{site_title}召开常务会议"),
+                  ("/zwdt/202401/t20240108_502.html", "我市开展安全生产大检查")])
+        + "</ul></div>"), charset))
+    add("/zwdt/index.html", _page("政务动态", '<ul class="list_ul">' + _links(
+        [("./202401/t20240110_501.html", f"{site_title}召开常务会议")]) + "</ul>", charset))
+    add("/zwdt/202401/t20240110_501.html", _page(f"{site_title}召开常务会议",
+                                                 "<p>会议研究了近期工作。</p>", charset))
+    add("/zwdt/202401/t20240108_502.html", _page("我市开展安全生产大检查", "<p>检查覆盖全市。</p>", charset))
+    add(gk + "index.html", _page(f"政府信息公开_{site_title}", (
+        '<div class="gk_nav"><ul>'
+        + _links([("./zn/", "政府信息公开指南"), ("./zd/", "政府信息公开制度"),
+                  ("./fdzdgknr/", "法定主动公开内容"), (column_path.removeprefix(gk) or "./", column_title),
+                  ("./ysqgk/", "依申请公开")])
+        + "</ul></div>"), charset))
+    for sub, title in (("zn", "政府信息公开指南"), ("zd", "政府信息公开制度"), ("fdzdgknr", "法定主动公开内容"),
+                       ("ysqgk", "依申请公开")):
+        add(f"{gk}{sub}/index.html", _page(title, f"<p>{title}。</p>", charset))
+    paths = []
+    for i, entries in enumerate(pages):
+        path = column_path + ("index.html" if i == 0 else f"index_{i}.html")
+        add(path, trs_list_page(column_title, entries, i, len(pages), charset, site_title))
+        paths.append(path)
+    return paths
+
+
+def text_page(site: Site, path: str, title: str, paragraphs: list[str], charset: str = "utf-8",
+              header_charset: str | None = "same") -> None:
+    """A plain article page (the noise a report crawler must not take for a report)."""
+    body = f'<div class="article"><h1>{htmlmod.escape(title)}</h1>' + "".join(
+        f"<p>{htmlmod.escape(p)}</p>" for p in paragraphs) + "</div>"
+    site.add(path, encode(_page(title, body, charset), charset),
+             html_headers(charset if header_charset == "same" else header_charset))
+
+
+# --------------------------------------------------------------------- generic
+def generic_portal(site: Site, *, site_title: str, pages: list[list[ListEntry]], charset: str = "utf-8",
+                   header_charset: str | None = "same", list_path: str = "/xxgk/ndbg/list.jsp") -> list[str]:
+    """Homepage → 信息公开 → a list paged by ``?page=N`` with 上一页/下一页 links only (no 尾页).
+
+    Returns the list page URLs (paths with their query).
+    """
+    hcs = charset if header_charset == "same" else header_charset
+    gk = list_path.rstrip("/").rsplit("/", 2)[0] + "/"
+
+    def add(path: str, text: str) -> None:
+        site.add(path, encode(text, charset), html_headers(hcs))
+
+    add("/index.html", _page(site_title, '<div class="nav"><ul>' + _links([
+        ("/", "首页"), (gk + "index.html", "信息公开"), ("/news/list.jsp?page=1", "新闻动态")]) + "</ul></div>", charset))
+    add("/news/list.jsp?page=1", _page("新闻动态", "<p>暂无信息</p>", charset))
+    add(gk + "index.html", _page(f"信息公开_{site_title}", '<ul class="gk">' + _links([
+        (gk + "zn.html", "政府信息公开指南"), (f"{list_path}?page=1", "政府信息公开工作年度报告")]) + "</ul>",
+        charset))
+    add(gk + "zn.html", _page("政府信息公开指南", "<p>指南全文。</p>", charset))
+    name = list_path.rsplit("/", 1)[1]
+    paths = []
+    for i, entries in enumerate(pages, 1):
+        pager = []
+        if i > 1:
+            pager.append(f'<a href="{name}?page={i - 1}">上一页</a>')
+        pager.append(f"<span>第{i}页</span>")
+        if i < len(pages):
+            pager.append(f'<a href="{name}?page={i + 1}">下一页</a>')
+        body = ('<div class="position">当前位置：首页 &gt; 信息公开 &gt; 政府信息公开工作年度报告</div>\n'
+                '<table class="list">' + "".join(
+                    f'<tr><td><a href="{htmlmod.escape(e.href)}">{htmlmod.escape(e.title)}</a></td>'
+                    f"<td>{e.date}</td></tr>" for e in entries)
+                + '</table>\n<div class="pager">' + " ".join(pager) + "</div>")
+        path = f"{list_path}?page={i}"
+        add(path, _page(f"政府信息公开工作年度报告_{site_title}", body, charset))
+        paths.append(path)
+    return paths
+
+
+# ---------------------------------------------------------------------- Hanweb
+def hanweb_record(href: str, title: str, date: str) -> str:
+    return (f'<li><a href="{htmlmod.escape(href)}" target="_blank" title="{htmlmod.escape(title)}">'
+            f'{htmlmod.escape(title)}</a><span>{date}</span></li>')
+
+
+def hanweb_portal(site: Site, *, site_title: str, records: list[str], perpage: int = 15,
+                  first: int | None = None, columnid: int = 1234, unitid: int = 5678, webid: int = 12,
+                  column_title: str = "政府信息公开年报") -> str:
+    """Homepage → 信息公开 → ``/col/col{columnid}/index.html``: jpage list over ``records``.
+
+    The page's data island holds the first ``first`` records (default one page);
+    the rest come from ``dataproxy.jsp``.  Returns the column path.
+    """
+    first = perpage if first is None else first
+    col_path = f"/col/col{columnid}/index.html"
+
+    def add(path: str, text: str) -> None:
+        site.add(path, text.encode("utf-8"), html_headers("utf-8"))
+
+    add("/index.html", _page(site_title, '<div class="nav"><ul>' + _links([
+        ("/", "首页"), ("/col/col100/index.html", "政务公开"), ("/col/col200/index.html", "新闻中心")])
+        + "</ul></div>", "utf-8"))
+    add("/col/col200/index.html", _page("新闻中心", "<p>暂无信息</p>", "utf-8"))
+    add("/col/col100/index.html", _page(f"政府信息公开_{site_title}", '<ul class="gk">' + _links([
+        ("/col/col101/index.html", "政府信息公开指南"), (col_path, column_title),
+        ("/col/col102/index.html", "政府信息公开制度")]) + "</ul>", "utf-8"))
+    add("/col/col101/index.html", _page("政府信息公开指南", "<p>指南全文。</p>", "utf-8"))
+    add("/col/col102/index.html", _page("政府信息公开制度", "<p>制度全文。</p>", "utf-8"))
+    total = len(records)
+    pages = (total + perpage - 1) // perpage
+    nextgroup = (f'<a href="{JPAGE_PATH}?page=1&appid=1&webid={webid}&path=/&columnid={columnid}'
+                 f'&unitid={unitid}&webname={htmlmod.escape(site_title)}&permissiontype=0"></a>')
+    island = "\n".join(f"<record><![CDATA[{r}]]></record>" for r in records[:first])
+    body = (f'<div class="position">当前位置：首页 &gt; 政务公开 &gt; {htmlmod.escape(column_title)}</div>\n'
+            f'<div id="{unitid}"><script type="text/xml"><datastore>\n'
+            f'<nextgroup><![CDATA[{nextgroup}]]></nextgroup>\n'
+            f"<totalrecord>{total}</totalrecord>\n<totalpage>{pages}</totalpage>\n"
+            f"<recordset>\n{island}\n</recordset></datastore></script></div>\n"
+            '<script language="javascript" src="/module/jslib/jquery/jpage/jquery.jpage.js"></script>\n'
+            "<script>$(function(){$('#%d').jpage({dataStore:dataStore,perPage:%d,totalRecord:%d,"
+            "proxyUrl:'%s',groupSize:3,barPosition:'bottom',dataBefore:'<ul class=\"list\">',"
+            "dataAfter:'</ul>',ajaxParam:{col:1,appid:1,webid:%d,path:'/',columnid:%d,"
+            "sourceContentType:1,unitid:%d,webname:'%s',permissiontype:0}});});</script>"
+            % (unitid, perpage, total, JPAGE_PATH, webid, columnid, unitid, htmlmod.escape(site_title)))
+    add(col_path, _page(f"{column_title}_{site_title}", body, "utf-8"))
+    site.add_jpage(columnid, records)
+    return col_path
+
+
+# ------------------------------------------------------------------- JS lists
+def js_list_portal(site: Site, *, site_title: str, entries: list[ListEntry],
+                   column_path: str = "/xxgk/ndbg/", api_path: str = "/api/ndbg.json") -> str:
+    """Homepage → 信息公开 → a 年度报告 list whose ``<ul id="list">`` only JavaScript fills."""
+
+    def add(path: str, text: str) -> None:
+        site.add(path, text.encode("utf-8"), html_headers("utf-8"))
+
+    gk = column_path.rstrip("/").rsplit("/", 1)[0] + "/"
+    add("/index.html", _page(site_title, '<div class="nav"><ul>' + _links([
+        ("/", "首页"), (gk, "政府信息公开"), ("/news/", "要闻动态")]) + "</ul></div>", "utf-8"))
+    add("/news/index.html", _page("要闻动态", "<p>暂无信息</p>", "utf-8"))
+    add(gk + "index.html", _page(f"政府信息公开_{site_title}", '<ul class="gk">' + _links([
+        ("./zn/", "政府信息公开指南"), (column_path.removeprefix(gk), "政府信息公开年度报告")]) + "</ul>", "utf-8"))
+    add(gk + "zn/index.html", _page("政府信息公开指南", "<p>指南全文。</p>", "utf-8"))
+    body = ('<div class="position">当前位置：首页 &gt; 政府信息公开 &gt; 政府信息公开年度报告</div>\n'
+            '<ul id="list"></ul>\n'
+            "<script>\n"
+            f"fetch('{api_path}').then(function(r){{return r.json();}}).then(function(data){{\n"
+            "  var ul = document.getElementById('list');\n"
+            "  data.items.forEach(function(it){\n"
+            "    var li = document.createElement('li'); var a = document.createElement('a');\n"
+            "    a.href = it.url; a.textContent = it.title; li.appendChild(a);\n"
+            "    var s = document.createElement('span'); s.textContent = it.date; li.appendChild(s);\n"
+            "    ul.appendChild(li);\n"
+            "  });\n"
+            "});\n</script>")
+    add(column_path + "index.html", _page(f"政府信息公开年度报告_{site_title}", body, "utf-8"))
+    data = {"items": [{"title": e.title, "url": e.href, "date": e.date} for e in entries]}
+    site.add(api_path, json.dumps(data, ensure_ascii=False).encode("utf-8"),
+             {"Content-Type": "application/json; charset=utf-8"})
+    return column_path + "index.html"
+
+
+# ------------------------------------------------------------- saving to disk
+def save_site(site: Site, directory: str | Path, *, content_types: dict | None = None) -> None:
+    """Write ``site`` as files + ``manifest.json`` so that ``Site.from_dir`` loads it back."""
+    root = Path(directory)
+    content_types = content_types or {}
+    manifest: dict = {"content_types": content_types, "files": {}, "redirects": {}, "jpage": []}
+    for path in site.paths():
+        res = site.resources[path]
+        if res.status in (301, 302, 303, 307, 308):
+            manifest["redirects"][path] = {"location": res.headers["Location"], "status": res.status}
+            continue
+        spec = {}
+        if "?" in path:  # no file name can say it: a hidden file named in the manifest
+            bare, query = path.split("?", 1)
+            rel = "_query/" + re.sub(r"[^\w.=-]+", "_", bare.strip("/") + "_" + query)
+            if not rel.endswith(".html") and guess_content_type(bare) == "text/html":
+                rel += ".html"
+            spec["file"] = rel
+            file = root / rel
+        else:
+            file = root / path.lstrip("/")
+            if path.endswith("/"):
+                file = file / "index.html"
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_bytes(res.body)
+        inferred = content_types.get(file.suffix.lower(), guess_content_type(path))
+        if res.headers.get("Content-Type") != inferred or len(res.headers) > 1:
+            spec["headers"] = res.headers
+        if res.status != 200:
+            spec["status"] = res.status
+        if spec:
+            manifest["files"][path] = spec
+    for path, handler in site.handlers.items():
+        if not isinstance(handler, JPageProxy):
+            raise ValueError(f"cannot save handler at {path}")
+        for columnid, records in handler.columns.items():
+            rel = f"_jpage/{columnid}.json"
+            (root / "_jpage").mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(json.dumps(records, ensure_ascii=False, indent=1) + "\n", "utf-8")
+            manifest["jpage"].append({"columnid": columnid, "records": rel, "path": path})
+    (root / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", "utf-8")
+
+
+# --------------------------------------------------------- demo & benchmark
+def build_demo_site(seed: int = 2024) -> tuple[Site, dict]:
+    """The small portal of ``python -m govcrawl.demo``: 6 reports over 2 TRS list pages, plus noise."""
+    rng = random.Random(seed)
+    site = Site()
+    name = "示例市人民政府"
+    reports = []
+    for i, (agency, year) in enumerate([("示例市人民政府", 2024), ("示例市人民政府", 2023),
+                                        ("示例市教育局", 2023), ("示例市财政局", 2022),
+                                        ("示例市人民政府", 2020), ("示例市交通运输局", 2019)]):
+        fmt = "2021" if year >= 2021 else "2019"
+        path = f"/zfxxgk/ndbg/{year + 1}01/t{year + 1}0115_{100 + i}.html"
+        reports.append(Report(path=path, title=f"{agency}{year}年政府信息公开工作年度报告", year=year,
+                              fmt=fmt, tables=render.random_tables(rng, fmt), charset="gb2312",
+                              meta={"index_no": f"000000000/{year + 1}-0000{i}", "publisher": agency,
+                                    "published_date": f"{year + 1}-01-15", "created_date": f"{year + 1}-01-14"},
+                              attachment=(f"/zfxxgk/ndbg/{year + 1}01/P0{year + 1}0115000000{i}.docx"
+                                          if i == 3 else None)))
+    for r in reports:
+        publish(site, r)
+    noise = [("示例市人民政府2023年政府信息公开工作年度报告解读", "/zfxxgk/ndbg/202401/t20240116_201.html"),
+             ("关于报送2023年度政府信息公开工作年度报告的通知", "/zfxxgk/ndbg/202312/t20231201_202.html")]
+    for title, path in noise:
+        text_page(site, path, title, ["本文为解读与通知，不含统计表。"], charset="gb2312")
+    entries = [ListEntry(r.title, r.path, f"{r.year + 1}-01-15") for r in reports]
+    entries += [ListEntry(t, p, "2024-01-16") for t, p in noise]
+    trs_portal(site, site_title=name, pages=[entries[:4], entries[4:]])
+    return site, {r.path: r.expected() for r in reports}
+
+
+def generate_bench_site(n_reports: int = 1000, *, n_portals: int = 5, per_page: int = 20, seed: int = 0,
+                        charset: str = "utf-8") -> list[tuple[str, Site, dict]]:
+    """A web of ``n_reports`` reports spread over ``n_portals`` TRS-style portals.
+
+    Each portal: homepage → 政府信息公开 → 年报 column of ``per_page`` links a
+    page (``createPageHTML`` pagination); report pages rendered from
+    ``random_tables`` (both templates).  Returns ``[(portal_name, site,
+    expected)]`` with ``expected = {report_path: Report.expected()}``; serve
+    each site with its own :class:`DemoServer`.
+    """
+    rng = random.Random(seed)
+    out = []
+    per_portal = [n_reports // n_portals + (1 if i < n_reports % n_portals else 0) for i in range(n_portals)]
+    for p, count in enumerate(per_portal):
+        site = Site()
+        name = f"基准市{p + 1}人民政府"
+        expected = {}
+        entries = []
+        for i in range(count):
+            year = 2019 + i % 6
+            fmt = "2021" if year >= 2021 else "2019"
+            agency = f"基准市{p + 1}第{i + 1}局"
+            path = f"/zfxxgk/ndbg/{year + 1}01/t{year + 1}0115_{p}{i:05d}.html"
+            r = Report(path=path, title=f"{agency}{year}年政府信息公开工作年度报告", year=year, fmt=fmt,
+                       tables=render.random_tables(rng, fmt), charset=charset)
+            publish(site, r)
+            expected[path] = r.expected()
+            entries.append(ListEntry(r.title, f".{path.removeprefix('/zfxxgk/ndbg')}", f"{year + 1}-01-15"))
+        pages = [entries[i:i + per_page] for i in range(0, len(entries), per_page)] or [[]]
+        trs_portal(site, site_title=name, pages=pages, charset=charset)
+        out.append((name, site, expected))
+    return out

@@ -1,0 +1,141 @@
+"""Scrapy settings for govcrawl: polite defaults for Chinese government portals.
+
+govcrawl's own knobs (override with ``-s NAME=VALUE``; documented in README):
+
+  GOVCRAWL_MAX_DEPTH        4       how many links away from a portal's start URL discovery
+                                    may go (pagination of a list does not count as depth)
+  GOVCRAWL_CONTACT_URL      https://github.com/govcrawl/govcrawl
+                                    where site operators can reach us; goes into USER_AGENT
+  GOVCRAWL_CHROMIUM (env)   $GOVCRAWL_CHROMIUM or `which chromium`
+                                    browser for JavaScript-only list pages; none → those
+                                    pages are skipped with one WARNING and counted in stats
+  GOVCRAWL_RENDER_RETRY     True    when a list-looking page with <script> yields no links,
+                                    fetch it once more through the browser
+  GOVCRAWL_MAX_LIST_PAGES   200     pagination cap per list (pages, not records)
+  GOVCRAWL_OUTPUT_DIR       output  where the default JSON Lines feed goes
+                                    (output/<spider>-<time>.jsonl); -o/-O replace it
+  GOVCRAWL_RETRY_BACKOFF_BASE 1.0   first retry waits this many seconds, then doubles …
+  GOVCRAWL_RETRY_BACKOFF_MAX  60.0  … up to this (Retry-After is honoured up to it too)
+
+Spider arguments: ``-a portals=FILE`` (CSV name,url[,region,level,render]) or
+``-a urls=URL[,URL…]`` replace the built-in ``govcrawl/portals.csv``.
+"""
+
+import os
+import shutil
+
+BOT_NAME = "govcrawl"
+
+SPIDER_MODULES = ["govcrawl.spiders"]
+NEWSPIDER_MODULE = "govcrawl.spiders"
+
+# --- govcrawl knobs -------------------------------------------------------
+GOVCRAWL_MAX_DEPTH = 4
+GOVCRAWL_CONTACT_URL = "https://github.com/govcrawl/govcrawl"
+GOVCRAWL_RENDER_RETRY = True
+GOVCRAWL_MAX_LIST_PAGES = 200
+GOVCRAWL_OUTPUT_DIR = "output"
+GOVCRAWL_RETRY_BACKOFF_BASE = 1.0
+GOVCRAWL_RETRY_BACKOFF_MAX = 60.0
+GOVCRAWL_CHROMIUM = os.environ.get("GOVCRAWL_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+# The portals spider rebuilds it from a -s GOVCRAWL_CONTACT_URL unless USER_AGENT itself is set with -s.
+USER_AGENT = f"govcrawl/0.1 (+{GOVCRAWL_CONTACT_URL})"
+
+# --- politeness -----------------------------------------------------------
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 0.5
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 60
+# Scanned annual-report PDFs run to tens of MB; anything larger is not a report.
+DOWNLOAD_MAXSIZE = 60 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 20 * 1024 * 1024
+HTTPCACHE_ENABLED = False
+LOG_LEVEL = "INFO"
+# Discovery depth is counted by the spider (GOVCRAWL_MAX_DEPTH) so pagination is free.
+DEPTH_LIMIT = 0
+
+# --- retries: 412 and 5xx gateways are how overloaded gov sites say "later" ---
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429, 412]
+# The spider's errback reports every final failure once per portal; Scrapy's ERROR would say it twice.
+RETRY_GIVE_UP_LOG_LEVEL = "WARNING"
+
+DOWNLOADER_MIDDLEWARES = {
+    # Same robots.txt rules; an unreachable robots.txt is one WARNING line instead of a traceback.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "govcrawl.middlewares.RobotsTxtMiddleware": 100,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "govcrawl.middlewares.BackoffRetryMiddleware": 550,
+    # Scrapy's own meta-refresh follower would loop and count nothing; ours follows once.
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "govcrawl.middlewares.MetaRefreshStubMiddleware": 580,
+    # Above retry (sees responses first): a JS challenge answered with 412 is not retried.
+    "govcrawl.middlewares.ChallengePageMiddleware": 590,
+}
+
+# --- items ----------------------------------------------------------------
+ITEM_PIPELINES = {
+    "govcrawl.pipelines.extract.ExtractPipeline": 100,
+    "govcrawl.pipelines.validate.ValidatePipeline": 200,
+    "govcrawl.pipelines.dedupe.DedupePipeline": 300,
+    # 450: slot for the incremental-state pipeline (skips reports unchanged since the last run).
+    "govcrawl.pipelines.provenance.ProvenancePipeline": 500,
+}
+
+# The default feed (output/<spider>-<time>.jsonl) is added by the portals spider only when
+# FEEDS is empty, so -o/-O replace it instead of writing a second file.
+FEEDS = {}
+FEED_EXPORT_ENCODING = "utf-8"
+
+# --- JavaScript-only list pages (scrapy-playwright, Debian's Chromium) ------
+# Every request goes through this handler, but only requests with meta["playwright"]=True
+# use the browser, and Chromium is launched on the first such request, not before.
+DOWNLOAD_HANDLERS = {
+    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+}
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_LAUNCH_OPTIONS = {
+    "headless": True,
+    "args": [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ],
+}
+if GOVCRAWL_CHROMIUM:
+    PLAYWRIGHT_LAUNCH_OPTIONS["executable_path"] = GOVCRAWL_CHROMIUM
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 60 * 1000
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
+
+# --- crawl state and Redis scale-out (govcrawl.state) ---
+# Incremental recrawls (govcrawl/state.py, docs/recrawl-and-scale.md): report pages and
+# attachments already in the crawl state are not requested again for
+# GOVCRAWL_RECHECK_AFTER seconds, then only conditionally (If-None-Match /
+# If-Modified-Since, a 304 is dropped); only new and changed reports are emitted, with
+# "change": "new" | "updated".  `-a full=1` re-fetches and re-emits everything
+# ("change": "unchanged" for the rest).  GOVCRAWL_STATE_ENABLED = False turns it all off.
+GOVCRAWL_STATE_ENABLED = True
+GOVCRAWL_STATE_PATH = "output/crawl-state.sqlite3"  # GOVCRAWL_STATE_URI (sqlite:///… or redis://…) wins
+GOVCRAWL_RECHECK_AFTER = 7 * 24 * 3600  # seconds; 0 = always send a conditional request
+# Scale-out (govcrawl/redis_scale.py): set GOVCRAWL_REDIS_URL (here, with -s, or in the
+# environment), e.g. redis://10.0.0.5:6379/0, and every worker shares one frontier, one
+# seen-set and one crawl state in that Redis.
+GOVCRAWL_REDIS_URL = os.environ.get("GOVCRAWL_REDIS_URL", "")
+GOVCRAWL_REDIS_IDLE_SECONDS = 10  # a worker closes once the shared queue stayed empty and all workers idle this long
+ADDONS = globals().get("ADDONS", {})
+ADDONS["govcrawl.redis_scale.RedisScaleAddon"] = 0
+SPIDER_MIDDLEWARES = globals().get("SPIDER_MIDDLEWARES", {})
+SPIDER_MIDDLEWARES["govcrawl.middlewares_state.CrawlStateSpiderMiddleware"] = 700
+DOWNLOADER_MIDDLEWARES["govcrawl.middlewares_state.CrawlStateMiddleware"] = 585
+ITEM_PIPELINES["govcrawl.pipelines.state.CrawlStatePipeline"] = 450

@@ -1,0 +1,372 @@
+"""The ``portals`` spider: from each portal's start page to its annual reports.
+
+For every portal in ``govcrawl/portals.csv`` (or ``-a portals=FILE`` /
+``-a urls=URL[,URL…]``) the spider walks the portal's own hosts toward
+政府信息公开 / 年报 lists (scored links, ``GOVCRAWL_MAX_DEPTH``), pages through
+those lists with the CMS families of ``govcrawl/cms`` and yields one
+``DocumentItem`` per candidate report; the pipelines extract, validate,
+dedupe and stamp provenance.
+
+Request meta contract (the incremental state relies on it):
+
+* ``govcrawl_kind`` — ``"entry"``, ``"list"``, ``"report"`` or ``"attachment"``;
+* ``portal`` — the portal name;
+* ``referer_list`` — on report/attachment requests: the list page that linked it;
+* ``govcrawl_depth`` — discovery depth (0 = start page); ``govcrawl_list_page`` —
+  pagination step within one list; ``report_page`` — on attachments found on a
+  report page: that page (it becomes the item's ``url``).
+
+Report pages are always fetched without the browser (their bytes matter for
+encoding repair); only list pages may go through Chromium.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import scrapy
+from scrapy import Request, signals
+from scrapy.http import Response, TextResponse
+from scrapy.settings import SETTINGS_PRIORITIES
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+)
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
+
+from govcrawl.cms import families_for
+from govcrawl.cms.generic import is_markup
+from govcrawl.discovery import (
+    PortalScope,
+    attachment_format,
+    has_report_tables,
+    is_document_body,
+    is_look_alike,
+    is_report_list_context,
+    is_report_title,
+    link_score,
+)
+from govcrawl.items import DocumentItem, utc_timestamp
+from govcrawl.portal_list import (
+    Portal,
+    PortalListError,
+    load_portals,
+    portal_list_error_without_traceback,
+    portals_from_urls,
+)
+
+REPORT_PRIORITY = 100  # reports before more list pages: results arrive early, and a capped crawl keeps them
+MAX_ATTACHMENTS_PER_REPORT = 3
+SUMMARY_COUNTERS = ("pages", "reports", "checks_failed", "errors")
+JS_SHELL_MAX_LINKS = 10  # a start page with fewer <a> than this may be filled by JavaScript
+
+
+def browser_executable(settings) -> str | None:
+    """The Chromium the playwright handler will launch, or None when there is none to use."""
+    handlers = settings.getdict("DOWNLOAD_HANDLERS")
+    if not any("scrapy_playwright" in str(handlers.get(scheme, "")) for scheme in ("http", "https")):
+        return None
+    path = (settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS") or {}).get("executable_path")
+    if path and os.path.isfile(path) and os.access(path, os.X_OK):
+        return path
+    return None
+
+
+class PortalsSpider(scrapy.Spider):
+    name = "portals"
+
+    def __init__(self, portals: str | None = None, urls: str | None = None, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        listed: list[Portal] = []
+        try:
+            if portals or not urls:
+                listed.extend(load_portals(portals) if portals else load_portals())
+            if urls:
+                listed.extend(portals_from_urls(urls))
+        except PortalListError:
+            # The error ends the crawl before it starts (exit code 1); keep its log to one line.
+            logging.getLogger("asyncio").addFilter(portal_list_error_without_traceback)
+            raise
+        self.portals: dict[str, Portal] = {portal.name: portal for portal in listed}
+        self.scopes = {portal.name: PortalScope([portal.url]) for portal in listed}
+
+    # ------------------------------------------------------------ set-up
+
+    @classmethod
+    def update_settings(cls, settings):
+        super().update_settings(settings)
+        if not settings.getdict("FEEDS"):
+            # Only when no -o/-O/FEEDS was given: those replace this default instead of adding to it.
+            output_dir = settings.get("GOVCRAWL_OUTPUT_DIR") or "output"
+            feed_uri = str(Path(output_dir) / "%(name)s-%(time)s.jsonl")
+            settings.set("FEEDS", {feed_uri: {"format": "jsonlines", "encoding": "utf-8"}}, priority="spider")
+        if settings.getpriority("USER_AGENT") <= SETTINGS_PRIORITIES["project"]:
+            settings.set("USER_AGENT", f"govcrawl/0.1 (+{settings.get('GOVCRAWL_CONTACT_URL')})", priority="project")
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        spider.max_depth = settings.getint("GOVCRAWL_MAX_DEPTH", 4)
+        spider.max_list_pages = settings.getint("GOVCRAWL_MAX_LIST_PAGES", 200)
+        spider.render_retry = settings.getbool("GOVCRAWL_RENDER_RETRY", True)
+        spider.browser = browser_executable(settings)
+        crawler.signals.connect(spider.count_scraped_report, signal=signals.item_scraped)
+        return spider
+
+    # ------------------------------------------------------------ counting
+
+    def _count(self, portal: str | None, counter: str, by: int = 1) -> None:
+        if portal:
+            self.crawler.stats.inc_value(f"govcrawl/portal/{portal}/{counter}", by)
+
+    def count_scraped_report(self, item, response=None, spider=None):
+        portal = item.get("portal") if isinstance(item, dict) else None
+        self._count(portal, "reports")
+        checks = item.get("checks") if isinstance(item, dict) else None
+        if any(isinstance(check, dict) and check.get("ok") is False for check in checks or ()):
+            self._count(portal, "checks_failed")
+
+    def closed(self, reason: str) -> None:
+        stats = self.crawler.stats
+        for name in self.portals:
+            counts = {}
+            for counter in SUMMARY_COUNTERS:
+                key = f"govcrawl/portal/{name}/{counter}"
+                counts[counter] = stats.get_value(key, 0)
+                stats.set_value(key, counts[counter])
+            self.logger.info(
+                "Portal %s: %d pages fetched, %d reports, %d with failed checks, %d errors",
+                name,
+                counts["pages"],
+                counts["reports"],
+                counts["checks_failed"],
+                counts["errors"],
+            )
+
+    # ------------------------------------------------------------ requests
+
+    def _uses_browser(self, portal: Portal, kind: str) -> bool:
+        return portal.render and kind in ("entry", "list")
+
+    def _page_request(self, url: str, portal: Portal, kind: str, depth: int, *, list_page: int = 0,
+                      priority: int = 0, render: bool | None = None, dont_filter: bool = False,
+                      extra_meta: dict | None = None, request: Request | None = None) -> Request | None:
+        """An entry/list request, through the browser when this portal needs one."""
+        meta = {"govcrawl_kind": kind, "portal": portal.name, "govcrawl_depth": depth, "govcrawl_list_page": list_page}
+        meta.update(extra_meta or {})
+        use_browser = self._uses_browser(portal, kind) if render is None else render
+        if use_browser:
+            if not self.browser:
+                self.crawler.stats.inc_value("govcrawl/render/skipped_no_browser")
+                self._count(portal.name, "render_skipped")
+                return None
+            meta["playwright"] = True
+            meta["playwright_page_goto_kwargs"] = {"wait_until": "networkidle"}
+        if request is not None:
+            return request.replace(callback=self.parse_page, errback=self.on_error, meta=meta, priority=priority,
+                                   dont_filter=dont_filter)
+        return Request(url, callback=self.parse_page, errback=self.on_error, meta=meta, priority=priority,
+                       dont_filter=dont_filter)
+
+    def _report_request(self, url: str, portal: Portal, referer_list: str, title_hint: str, depth: int) -> Request:
+        kind = "attachment" if attachment_format(url) else "report"
+        return Request(
+            url,
+            callback=self.parse_attachment if kind == "attachment" else self.parse_report,
+            errback=self.on_error,
+            priority=REPORT_PRIORITY,
+            meta={"govcrawl_kind": kind, "portal": portal.name, "referer_list": referer_list,
+                  "title_hint": title_hint, "govcrawl_depth": depth},
+        )
+
+    async def start(self):
+        if not self.browser and (self.render_retry or any(p.render for p in self.portals.values())):
+            self.logger.warning(
+                "No Chromium found (set GOVCRAWL_CHROMIUM or install chromium): JavaScript-only list pages "
+                "will be skipped and counted in stats as govcrawl/render/skipped_no_browser"
+            )
+        for portal in self.portals.values():
+            request = self._page_request(portal.url, portal, "entry", 0)
+            if request is not None:
+                yield request
+
+    # ------------------------------------------------------------ parsing
+
+    def _portal(self, response: Response) -> Portal:
+        return self.portals[response.meta["portal"]]
+
+    def _document(self, response: Response, *, kind: str, url: str | None = None) -> DocumentItem:
+        return DocumentItem(
+            url=url or response.url,
+            source_url=response.url,
+            portal=response.meta.get("portal"),
+            kind=kind,
+            referer=response.meta.get("referer_list"),
+            title_hint=response.meta.get("title_hint"),
+            body=response.body,
+            headers=response.headers,
+            status=response.status,
+            fetched_at=utc_timestamp(),
+        )
+
+    @staticmethod
+    def _page_title(response: TextResponse) -> str:
+        if not is_markup(response):
+            return ""
+        return " ".join(response.xpath("//title//text()").getall()).strip() or " ".join(
+            response.xpath("//h1//text()").getall()
+        ).strip()
+
+    @staticmethod
+    def _table_text(response: TextResponse) -> str:
+        return " ".join(response.xpath("//table//text()").getall()) if is_markup(response) else ""
+
+    def parse_page(self, response: Response):
+        """An entry or list page: follow report links, list links and the list's other pages."""
+        portal = self._portal(response)
+        self._count(portal.name, "pages")
+        meta = response.meta
+        if not isinstance(response, TextResponse) or is_document_body(response.body[:8]):
+            # a list link that turned out to be a file: let the extractor judge it
+            yield self._document(response, kind="attachment")
+            return
+        title = self._page_title(response)
+        if is_report_title(title):  # reached through a list-looking link, but it is a report page
+            if meta.get("playwright"):  # re-fetch plain: report bytes matter for encoding repair
+                yield self._report_request(response.url, portal, meta.get("referer_list") or response.url,
+                                           title, meta.get("govcrawl_depth", 0)).replace(dont_filter=True)
+            else:
+                yield from self.parse_report(response, counted=True)
+            return
+
+        scope = self.scopes[portal.name]
+        depth = meta.get("govcrawl_depth", 0)
+        list_url = meta.get("govcrawl_list_url") or response.url
+        in_report_list = is_report_list_context(list_url, title)
+        families = families_for(response)
+        followed = 0
+        seen: set[str] = set()
+        for family in families:
+            for link in family.list_links(response):
+                if link.url in seen or not scope.allows(link.url):
+                    continue
+                seen.add(link.url)
+                text = link.text
+                if attachment_format(link.url):
+                    if is_report_title(text) or (in_report_list and text and not is_look_alike(text)):
+                        yield self._report_request(link.url, portal, list_url, text, depth + 1)
+                        followed += 1
+                    continue
+                if is_report_title(text):
+                    yield self._report_request(link.url, portal, list_url, text, depth + 1)
+                    followed += 1
+                    continue
+                if depth + 1 > self.max_depth:
+                    continue
+                score = link_score(link.url, text, in_report_list=in_report_list)
+                if score > 0:
+                    request = self._page_request(link.url, portal, "list", depth + 1, priority=score)
+                    if request is not None:
+                        followed += 1
+                        yield request
+
+        list_page = meta.get("govcrawl_list_page", 0)
+        if list_page + 1 < self.max_list_pages:
+            for family in families:
+                for page in family.next_pages(response, self.max_list_pages):
+                    extra = {"govcrawl_list_url": list_url} if page.method != "GET" else {}
+                    request = self._page_request(page.url, portal, "list", depth, list_page=list_page + 1,
+                                                 extra_meta=extra, request=page)
+                    if request is not None:
+                        followed += 1
+                        yield request
+
+        if followed == 0:
+            retry = self._render_retry(response, portal, title)
+            if retry is not None:
+                yield retry
+
+    def _render_retry(self, response: TextResponse, portal: Portal, title: str) -> Request | None:
+        """Fetch a list-looking page again through the browser when plain HTML gave nothing."""
+        meta = response.meta
+        if not self.render_retry or meta.get("playwright") or response.request is None:
+            return None
+        if response.request.method != "GET" or not is_markup(response) or "<script" not in response.text.lower():
+            return None
+        # A list by its URL/title, or a start page too bare to be anything but a JS shell; a start page
+        # full of links that simply has no 信息公开 entry is not worth launching Chromium for.
+        looks_like_list = link_score(response.url, title) > 0 or is_report_list_context(response.url, title) or (
+            meta.get("govcrawl_kind") == "entry" and len(response.xpath("//a[@href]")) < JS_SHELL_MAX_LINKS
+        )
+        if not looks_like_list:
+            return None
+        self.crawler.stats.inc_value("govcrawl/render/retries")
+        return self._page_request(response.url, portal, meta.get("govcrawl_kind", "list"),
+                                  meta.get("govcrawl_depth", 0), list_page=meta.get("govcrawl_list_page", 0),
+                                  render=True, dont_filter=True,
+                                  extra_meta={k: meta[k] for k in ("govcrawl_list_url",) if k in meta})
+
+    def parse_report(self, response: Response, counted: bool = False):
+        """A report page: the page itself when it has the tables, else its attachments."""
+        portal = self._portal(response)
+        if not counted:
+            self._count(portal.name, "pages")
+        if not isinstance(response, TextResponse) or is_document_body(response.body[:8]):
+            yield self._document(response, kind="attachment")
+            return
+        if has_report_tables(self._table_text(response)):
+            yield self._document(response, kind="report")
+            return
+        scope = self.scopes[portal.name]
+        attachments = []
+        for family in families_for(response):
+            for link in family.list_links(response):
+                if (attachment_format(link.url) and scope.allows(link.url) and not is_look_alike(link.text)
+                        and link.url not in attachments):
+                    attachments.append(link.url)
+        if not attachments:
+            yield self._document(response, kind="report")
+            return
+        for url in attachments[:MAX_ATTACHMENTS_PER_REPORT]:
+            request = self._report_request(url, portal, response.meta.get("referer_list") or response.url,
+                                           response.meta.get("title_hint") or self._page_title(response),
+                                           response.meta.get("govcrawl_depth", 0) + 1)
+            request.meta["report_page"] = response.url
+            yield request
+
+    def parse_attachment(self, response: Response):
+        """A PDF/DOC/DOCX/WPS: the item names the report page that linked it, if any."""
+        self._count(response.meta["portal"], "pages")
+        yield self._document(response, kind="attachment", url=response.meta.get("report_page"))
+
+    # ------------------------------------------------------------ errors
+
+    def on_error(self, failure):
+        """Count and log one line per failed request; the crawl goes on."""
+        request = failure.request
+        portal = request.meta.get("portal")
+        # HttpError subclasses IgnoreRequest, yet a 404 is an error worth counting.
+        if failure.check(IgnoreRequest) and not failure.check(HttpError) and not request.meta.get("govcrawl_challenge"):
+            self.logger.debug("Ignored %s: %s", request.url, failure.value)
+            return  # robots.txt, offsite, …: a decision, not an error
+        if failure.check(HttpError):
+            reason = f"HTTP {failure.value.response.status}"
+        elif failure.check(CannotResolveHostError, DNSLookupError):
+            reason = "DNS lookup failed"
+        elif failure.check(DownloadConnectionRefusedError, ConnectionRefusedError):
+            reason = "connection refused"
+        elif failure.check(DownloadTimeoutError, TimeoutError, TCPTimedOutError):
+            reason = "timeout"
+        elif request.meta.get("govcrawl_challenge"):
+            reason = "anti-bot challenge"
+        else:
+            reason = f"{failure.type.__name__}: {failure.value}"
+        self._count(portal, "errors")
+        self.crawler.stats.inc_value(f"govcrawl/errors/{reason.split(':')[0].replace(' ', '_')}")
+        self.logger.warning("[%s] %s %s: %s", portal, request.meta.get("govcrawl_kind", "request"), request.url, reason)

@@ -1,0 +1,228 @@
+"""The portals spider's decisions on saved pages: which requests, with which meta, which items."""
+
+from pathlib import Path
+
+import pytest
+from scrapy import Request
+from scrapy.http import HtmlResponse, Response, TextResponse, XmlResponse
+from scrapy.settings import Settings
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.test import get_crawler
+from twisted.python.failure import Failure
+
+from govcrawl.items import DocumentItem
+from govcrawl.spiders.portals import PortalsSpider
+
+DATA = Path(__file__).parent / "data" / "cms"
+TRS_LIST = "https://www.changzhou.gov.cn/zfxxgk/ndbg/index.html"
+TABLE_PAGE = (
+    "<html><head><title>常州市2023年政府信息公开工作年度报告</title></head><body>"
+    "<table><tr><td>本年制发件数</td></tr><tr><td>自然人</td><td>（一）予以公开</td></tr></table></body></html>"
+).encode()
+NO_TABLE_PAGE = (
+    "<html><head><title>常州市2023年政府信息公开工作年度报告</title></head><body><p>见附件</p>"
+    "<a href='/u/P020240115.pdf'>常州市2023年政府信息公开工作年度报告.pdf</a>"
+    "<a href='/u/tujie.pdf'>图解</a><a href='https://other.example.com/x.pdf'>附件</a></body></html>"
+).encode()
+
+
+def spider(**settings):
+    crawler = get_crawler(PortalsSpider, {"GOVCRAWL_MAX_DEPTH": 4, "GOVCRAWL_MAX_LIST_PAGES": 200, **settings})
+    return crawler._create_spider(urls="https://www.changzhou.gov.cn/")
+
+
+def response_for(spider_, url, body, kind="list", encoding="utf-8", cls=HtmlResponse, **meta):
+    meta = {"govcrawl_kind": kind, "portal": "www.changzhou.gov.cn", "govcrawl_depth": 1, **meta}
+    request = Request(url, meta=meta)
+    return cls(url=url, body=body, encoding=encoding, request=request)
+
+
+def trs_outputs(spider_):
+    body = (DATA / "trs_list_gbk.html").read_bytes()
+    return list(spider_.parse_page(response_for(spider_, TRS_LIST, body, encoding="gbk")))
+
+
+def test_list_page_requests_reports_attachments_and_pages():
+    s = spider()
+    out = trs_outputs(s)
+    by_kind = {}
+    for request in out:
+        assert isinstance(request, Request)
+        assert request.meta["portal"] == "www.changzhou.gov.cn"
+        by_kind.setdefault(request.meta["govcrawl_kind"], []).append(request)
+    reports = sorted(r.url.rsplit("/", 1)[-1] for r in by_kind["report"])
+    assert reports == ["t20240115_1001.html", "t20240116_1002.html"]  # the 解读 is not requested
+    assert [r.url.rsplit("/", 1)[-1] for r in by_kind["attachment"]] == ["P020240121_1004.pdf"]
+    for request in by_kind["report"] + by_kind["attachment"]:
+        assert request.meta["referer_list"] == TRS_LIST
+        assert "playwright" not in request.meta  # report bytes never come from the browser
+    pages = sorted(r.url for r in by_kind["list"] if "index_" in r.url)
+    assert pages == [f"https://www.changzhou.gov.cn/zfxxgk/ndbg/index_{n}.html" for n in range(1, 5)]
+    assert all(r.meta["govcrawl_depth"] == 1 for r in by_kind["list"] if "index_" in r.url)
+    assert not any("jiangsu.gov.cn" in r.url for r in out)  # off-portal report link not followed
+
+
+def test_depth_cap_stops_list_links_but_not_reports():
+    s = spider(GOVCRAWL_MAX_DEPTH=1)
+    out = trs_outputs(s)
+    kinds = {r.meta["govcrawl_kind"] for r in out}
+    assert "report" in kinds
+    assert not [r for r in out if r.meta["govcrawl_kind"] == "list" and "index_" not in r.url]
+
+
+def test_pagination_cap():
+    s = spider(GOVCRAWL_MAX_LIST_PAGES=3)
+    pages = [r for r in trs_outputs(s) if "index_" in r.url]
+    assert len(pages) == 2
+
+
+def test_hanweb_dataproxy_pages_keep_the_column_page_as_referer():
+    s = spider()
+    body = (DATA / "hanweb_list.html").read_bytes()
+    column = "https://www.changzhou.gov.cn/col/col56406/index.html"
+    out = list(s.parse_page(response_for(s, column, body)))
+    proxy = [r for r in out if "dataproxy" in r.url]
+    assert proxy and all(r.method == "POST" and r.meta["govcrawl_list_url"] == column for r in proxy)
+    answer = response_for(s, proxy[0].url, (DATA / "hanweb_dataproxy.xml").read_bytes(), cls=XmlResponse,
+                          govcrawl_list_url=column)
+    reports = [r for r in s.parse_page(answer) if r.meta["govcrawl_kind"] == "report"]
+    assert [r.meta["referer_list"] for r in reports] == [column]
+
+
+def test_gkmlpt_catalogue_to_api_to_reports():
+    crawler = get_crawler(PortalsSpider, {"GOVCRAWL_MAX_DEPTH": 4, "GOVCRAWL_MAX_LIST_PAGES": 200})
+    s = crawler._create_spider(urls="http://www.gd.gov.cn/")
+    meta = {"govcrawl_kind": "list", "portal": "www.gd.gov.cn", "govcrawl_depth": 1}
+    index = "http://www.gd.gov.cn/gkmlpt/index"
+    page = HtmlResponse(url=index, body=(DATA / "gkmlpt_index.html").read_bytes(), encoding="utf-8",
+                        request=Request(index, meta=meta))
+    out = list(s.parse_page(page))
+    assert [r.url for r in out] == ["http://www.gd.gov.cn/gkmlpt/api/all/5?page=1&sid=2",
+                                    "http://www.gd.gov.cn/zwgk/bmndbg/"]
+    assert not any(r.meta.get("playwright") for r in out)  # links found: no browser retry
+    api = out[0].url
+    answer = TextResponse(url=api, body=(DATA / "gkmlpt_api.json").read_bytes(), encoding="utf-8",
+                          request=Request(api, meta={**meta, "govcrawl_depth": 2}))
+    requests = list(s.parse_page(answer))
+    reports = [r for r in requests if r.meta["govcrawl_kind"] == "report"]
+    assert len(reports) == 14 and all(r.meta["referer_list"] == api for r in reports)
+    assert not any("4356002" in r.url for r in requests)  # the 解读 article
+    assert sorted(r.url for r in requests if r.meta["govcrawl_kind"] == "list") == [
+        api.replace("page=1", "page=2"), api.replace("page=1", "page=3")]
+
+
+def test_report_page_with_tables_is_the_document():
+    s = spider()
+    url = "https://www.changzhou.gov.cn/zfxxgk/ndbg/202401/t1.html"
+    out = list(s.parse_report(response_for(s, url, TABLE_PAGE, kind="report", referer_list=TRS_LIST)))
+    assert len(out) == 1 and isinstance(out[0], DocumentItem)
+    assert (out[0]["url"], out[0]["source_url"], out[0]["kind"], out[0]["referer"]) == (url, url, "report", TRS_LIST)
+    assert out[0]["fetched_at"].endswith("Z")
+
+
+def test_report_page_without_tables_fetches_its_attachment():
+    s = spider()
+    page = "https://www.changzhou.gov.cn/zfxxgk/ndbg/202401/t2.html"
+    out = list(s.parse_report(response_for(s, page, NO_TABLE_PAGE, kind="report", referer_list=TRS_LIST)))
+    assert [r.url for r in out] == ["https://www.changzhou.gov.cn/u/P020240115.pdf"]  # not 图解, not off-site
+    request = out[0]
+    assert request.meta["govcrawl_kind"] == "attachment"
+    assert request.meta["report_page"] == page and request.meta["referer_list"] == TRS_LIST
+    pdf = Response(url=request.url, body=b"%PDF-1.7 fake", request=request)
+    items = list(s.parse_attachment(pdf))
+    assert (items[0]["url"], items[0]["source_url"], items[0]["kind"]) == (page, request.url, "attachment")
+
+
+def test_attachment_straight_from_list_names_itself():
+    s = spider()
+    url = "https://www.changzhou.gov.cn/u/P0201.pdf"
+    request = Request(url, meta={"govcrawl_kind": "attachment", "portal": "www.changzhou.gov.cn",
+                                 "referer_list": TRS_LIST})
+    item = next(s.parse_attachment(Response(url=url, body=b"%PDF-1.7", request=request)))
+    assert (item["url"], item["source_url"], item["referer"]) == (url, url, TRS_LIST)
+
+
+def test_empty_scripted_list_is_retried_in_the_browser_when_available():
+    s = spider()
+    s.browser = "/usr/bin/chromium"
+    body = "<html><head><title>政府信息公开年报</title><script>load()</script></head><body></body></html>".encode()
+    out = list(s.parse_page(response_for(s, "https://www.changzhou.gov.cn/xxgk/nb/", body)))
+    assert len(out) == 1 and out[0].meta["playwright"] is True and out[0].dont_filter
+    s.browser = None
+    assert list(s.parse_page(response_for(s, "https://www.changzhou.gov.cn/xxgk/nb/", body))) == []
+    assert s.crawler.stats.get_value("govcrawl/render/skipped_no_browser") == 1
+
+
+def test_link_rich_start_page_without_disclosure_links_is_not_rendered():
+    s = spider()
+    s.browser = "/usr/bin/chromium"
+    links = "".join(f"<a href='/news/{n}.html'>新闻{n}</a>" for n in range(30))
+    body = f"<html><head><title>某市人民政府</title><script>x()</script></head><body>{links}</body></html>".encode()
+    assert list(s.parse_page(response_for(s, "https://www.changzhou.gov.cn/", body, kind="entry"))) == []
+    bare = "<html><head><title>某市人民政府</title><script src='app.js'></script></head><body></body></html>".encode()
+    out = list(s.parse_page(response_for(s, "https://www.changzhou.gov.cn/", bare, kind="entry")))
+    assert [r.meta.get("playwright") for r in out] == [True]
+
+
+def test_errors_are_counted_per_portal_and_logged_once():
+    s = spider()
+    request = Request("https://www.changzhou.gov.cn/missing", meta={"portal": "www.changzhou.gov.cn",
+                                                                    "govcrawl_kind": "list"})
+    failure = Failure(HttpError(Response(request.url, status=404, request=request)))
+    failure.request = request
+    s.on_error(failure)
+    assert s.crawler.stats.get_value("govcrawl/portal/www.changzhou.gov.cn/errors") == 1
+    assert s.crawler.stats.get_value("govcrawl/errors/HTTP_404") == 1
+
+
+@pytest.mark.parametrize(
+    "given, expect_default",
+    [({}, True), ({"FEEDS": {"/tmp/x.jsonl": {"format": "jsonlines"}}}, False)],
+)
+def test_default_feed_only_without_feeds(given, expect_default):
+    settings = Settings({"GOVCRAWL_OUTPUT_DIR": "out", "GOVCRAWL_CONTACT_URL": "https://example.org/c", **given})
+    if given:
+        settings.set("FEEDS", given["FEEDS"], priority="cmdline")
+    PortalsSpider.update_settings(settings)
+    feeds = settings.getdict("FEEDS")
+    assert (list(feeds) == ["out/%(name)s-%(time)s.jsonl"]) is expect_default
+    assert len(feeds) == 1
+    assert settings["USER_AGENT"] == "govcrawl/0.1 (+https://example.org/c)"
+
+
+# ---------------------------------------------------------------- real command line
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def scrapy_crawl(tmp_path, *args):
+    import os
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "portals", "-O", str(tmp_path / "out.jsonl"),
+           "-s", "RETRY_TIMES=0", "-s", "TELNETCONSOLE_ENABLED=False", "-s", "AUTOTHROTTLE_ENABLED=False",
+           "-s", "DOWNLOAD_DELAY=0", "-s", "DOWNLOAD_TIMEOUT=10",
+           "-s", f"GOVCRAWL_STATE_PATH={tmp_path / 'state.sqlite3'}", *args]
+    env = {k: v for k, v in os.environ.items() if k != "SCRAPY_SETTINGS_MODULE"}
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_unreachable_portals_end_cleanly_with_a_summary(tmp_path):
+    result = scrapy_crawl(tmp_path, "-a", "urls=http://127.0.0.1:9/,http://no-such-portal.invalid/")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert "Portal 127.0.0.1:9: 0 pages fetched, 0 reports, 0 with failed checks, 1 errors" in result.stderr
+    assert "Portal no-such-portal.invalid: 0 pages fetched, 0 reports, 0 with failed checks, 1 errors" in result.stderr
+    assert "'govcrawl/portal/127.0.0.1:9/errors': 1" in result.stderr
+    assert "playwright/browser_count" not in result.stderr  # nothing needed a browser: Chromium never started
+    assert (tmp_path / "out.jsonl").read_text() == ""
+
+
+def test_broken_portal_file_stops_with_file_and_line(tmp_path):
+    portals = tmp_path / "portals.csv"
+    portals.write_text("name,url\n甲,http://a.gov.cn/\n乙,a.gov.cn/no-scheme\n", encoding="utf-8")
+    result = scrapy_crawl(tmp_path, "-a", f"portals={portals}")
+    assert result.returncode == 1
+    assert f"{portals}:3: URL must start with http:// or https://" in result.stderr
+    assert "Traceback" not in result.stderr
