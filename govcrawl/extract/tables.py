@@ -139,9 +139,8 @@ class TablesResult:
 class _Stream:
     def __init__(self, tokens: list[str]):
         self.tokens = tokens
-        self.labels = [None if t == ROW_END else (squash_label(t) if parse_value(t) is None else None)
-                       for t in tokens]
         self.values = [None if t == ROW_END else parse_value(t) for t in tokens]
+        self.labels = [squash_label(t) if v is None and t != ROW_END else None for t, v in zip(tokens, self.values)]
 
     def values_after(self, i: int, stop: int) -> list[Value]:
         """The run of value cells right after label ``i``: up to the next label or row end."""
