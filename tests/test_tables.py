@@ -182,3 +182,15 @@ def test_text_layouts_tokenize_blank_cells():
 def test_no_tables_means_no_format():
     result = read_tables(["市政府召开常务会议", "会议指出"])
     assert result.tables == {} and result.format is None
+
+
+def test_review_table_without_its_section_heading():
+    tokens = ["三、收到和处理政府信息公开申请情况",
+              "一、本年新收政府信息公开申请数量", *"1000001", ROW_END,
+              "四、结转下年度继续办理", *"0000000", ROW_END,
+              "行政复议", "行政诉讼", ROW_END, "结果维持", "总计", ROW_END,
+              *"100012000230000", ROW_END]
+    result = read_tables(tokens)
+    assert result.tables["review_litigation"]["review"] == {"upheld": 1, "corrected": 0, "other": 0, "pending": 0, "total": 1}
+    assert result.tables["review_litigation"]["litigation_after_review"]["total"] == 0
+    assert result.tables["applications"]["carried_forward"]["total"] == 0

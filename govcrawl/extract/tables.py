@@ -123,6 +123,7 @@ _BARE_OTHER = _rx(r"^其他$")
 _HEADING_ACTIVE = _rx(r"^[二2][.、]?主动公开政府信息")
 _HEADING_APPLICATIONS = _rx(r"^[三3][.、]?收到和处理政府信息公开申请")
 _HEADING_REVIEW = _rx(r"^[四4][.、]?.{0,12}(行政复议|行政诉讼)")
+_REVIEW_TABLE_START = _rx(r"^行政复议$")
 _HEADING_PROBLEMS = _rx(r"^[五5][.、]?(存在的?主要问题|政府信息公开工作存在)")
 
 
@@ -190,6 +191,10 @@ def _zones(stream: _Stream) -> dict[str, tuple[int, int]]:
     first_app_row = stream.find(_APPLICATION_ROWS["new_requests"], h_apps or h_active or 0)
     apps_start = h_apps if h_apps is not None else first_app_row
     h_review = stream.find(_HEADING_REVIEW, (first_app_row or apps_start or h_active or 0))
+    if h_review is None and first_app_row is not None:
+        # Heading lost (pasted as an image, merged into the table): the table's own header cell.
+        carried = stream.find(_APPLICATION_ROWS["carried_forward"], first_app_row)
+        h_review = stream.find(_REVIEW_TABLE_START, carried if carried is not None else first_app_row)
     h_end = stream.find(_HEADING_PROBLEMS, h_review or apps_start or h_active or 0)
     end = h_end if h_end is not None else n
     zones = {}
