@@ -1,0 +1,68 @@
+"""Flattening documents into cells: merged HTML cells, block structure, blank cells, repair."""
+
+from __future__ import annotations
+
+from govcrawl.extract.layout import ROW_END, layout_from_html, layout_from_text
+
+
+def _rows(tokens):
+    rows, row = [], []
+    for t in tokens:
+        if t == ROW_END:
+            rows.append(row)
+            row = []
+        else:
+            row.append(t)
+    return rows
+
+
+def test_rowspan_and_colspan_cells_appear_once():
+    html = """<table>
+      <tr><td rowspan="2">三、本年度办理结果</td><td colspan="2">(一)予以公开</td><td>1</td></tr>
+      <tr><td rowspan="2">(三)不予公开</td><td>1.属于国家秘密</td><td>2</td></tr>
+      <tr><td>x</td><td>2.其他法律行政法规禁止公开</td><td>3</td></tr>
+    </table>"""
+    assert _rows(layout_from_html(html).tokens) == [
+        ["三、本年度办理结果", "(一)予以公开", "1"],
+        ["(三)不予公开", "1.属于国家秘密", "2"],
+        ["x", "2.其他法律行政法规禁止公开", "3"],
+    ]
+
+
+def test_cell_text_joins_paragraphs_and_drops_scripts():
+    html = "<table><tr><td><p>本年新收</p><p>申请数量</p><script>var a=1;</script></td><td> 5 </td></tr></table>"
+    assert _rows(layout_from_html(html).tokens) == [["本年新收 申请数量", "5"]]
+
+
+def test_only_leaf_tables_are_grids():
+    html = "<table><tr><td>导航</td><td><table><tr><td>规章</td><td>1</td></tr></table></td></tr></table>"
+    layout = layout_from_html(html)
+    assert layout.tokens == ["导航", "规章", "1", ROW_END]  # the layout cell is text, the leaf table a row
+
+
+def test_empty_and_nbsp_paragraphs_are_blank_cells():
+    html = "<div><p>规章</p><p>1</p><p></p><p>&nbsp;</p><p>行政许可</p></div>"
+    assert layout_from_html(html).tokens == ["规章", "1", "", "", "行政许可"]
+
+
+def test_text_and_cells_are_repaired():
+    html = "<table><tr><td>規範性文件</td><td>１２</td></tr></table><p>當(dāng)前位置</p>"
+    layout = layout_from_html(html)
+    assert _rows(layout.tokens) == [["规范性文件", "12"]]
+    assert "当前位置" in layout.lines
+
+
+def test_table_rows_become_metadata_lines():
+    html = "<table><tr><td>索 引 号:</td><td>014109971/2020-00001</td></tr></table>"
+    assert layout_from_html(html).lines == ["索 引 号: 014109971/2020-00001"]
+
+
+def test_empty_html_and_garbage_span_attributes():
+    assert layout_from_html("").tokens == []
+    html = "<table><tr><td rowspan='x' colspan='-3'>规章</td><td colspan='99999'>1</td></tr></table><p"
+    assert layout_from_html(html).tokens == ["规章", "1", ROW_END]
+
+
+def test_text_layout_keeps_pipe_runs_blank_cells():
+    layout = layout_from_text("政府集中采购 |\n24 |\n |\n")
+    assert layout.tokens == ["政府集中采购", "24", ""]
