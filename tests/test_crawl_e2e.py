@@ -228,7 +228,7 @@ def test_provenance_keeps_http_validators_and_body_hash(static_crawl, expected_s
     result, servers = static_crawl
     by_url = {item.get("url"): item for item in result.items}
     checked = 0
-    for url, (name, exp) in expected_urls(expected_sites, servers).items():
+    for url, (_, exp) in expected_urls(expected_sites, servers).items():
         parts = urlsplit(url)
         if exp["source"] != parts.path + ("?" + parts.query if parts.query else ""):
             continue  # attachment reports: which body is hashed is the pipeline's choice

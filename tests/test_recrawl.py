@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import FAST_SETTINGS, REPO, write_portals_csv
+from conftest import FAST_SETTINGS, REPO
 from govcrawl.demo import render
 from govcrawl.demo.server import Site
 from govcrawl.demo.site import ListEntry, Report, publish, trs_portal

@@ -83,9 +83,8 @@ def next_pages(response: Response, max_pages: int) -> list[Request]:
         is_numbered = text.isdigit() and bool(_PAGE_NUMBER.search(link.url))
         if not (is_last or is_next or is_numbered):
             continue
-        match = None
-        for match in _PAGE_NUMBER.finditer(link.url):
-            pass  # the page number is the last numbered part of the URL
+        # The page number is the last numbered part of the URL.
+        match = next(reversed(list(_PAGE_NUMBER.finditer(link.url))), None)
         if is_last and match:
             last = min(_page_number(match), max_pages)
             # index_N.html numbering starts at 1 (index.html is page 0); ?page= at 1 or 2 — ask for all
