@@ -25,3 +25,34 @@ def validate_item(item: dict) -> list[str]:
     """Every way ``item`` breaks the contract, as readable strings; ``[]`` when it is valid."""
     errors = sorted(_validator().iter_errors(item), key=lambda e: list(e.absolute_path))
     return [f"{'/'.join(str(p) for p in e.absolute_path) or '(item)'}: {e.message}" for e in errors]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m govcrawl.extract.schema FEED.jsonl…``: check every line of feeds against the contract."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m govcrawl.extract.schema", description=main.__doc__)
+    parser.add_argument("feeds", nargs="+", help="JSON Lines files written by govcrawl")
+    args = parser.parse_args(argv)
+    bad = total = 0
+    for name in args.feeds:
+        with open(name, encoding="utf-8") as feed:
+            for number, line in enumerate(feed, 1):
+                if not line.strip():
+                    continue
+                total += 1
+                try:
+                    errors = validate_item(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    errors = [f"not JSON: {exc}"]
+                if errors:
+                    bad += 1
+                    for error in errors:
+                        print(f"{name}:{number}: {error}", file=sys.stderr)
+    print(f"{total - bad} of {total} items valid")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
