@@ -436,6 +436,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="sqlite path / sqlite:///path / redis://… (default: $GOVCRAWL_REDIS_URL or %(default)s)")
     parser.add_argument("--prefix", default=DEFAULT_REDIS_PREFIX, help="Redis key prefix")
     args = parser.parse_args(argv)
+    if not args.uri.startswith(("redis://", "rediss://", "unix://")):
+        path = args.uri[len("sqlite:///"):] if args.uri.startswith("sqlite:///") else args.uri
+        if not os.path.exists(path):  # looking must not create an empty state file
+            print(f"no crawl state at {path}: the next crawl is a full one")
+            return 0
     state = open_state(args.uri, args.prefix)
     try:
         if args.command == "reset":

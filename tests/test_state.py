@@ -366,3 +366,13 @@ def test_spider_mw_drops_fresh_report_requests_before_scheduling(tmp_path):
     assert list(smw.process_spider_output(page, [att])) == [att]
     assert list(smw.process_spider_output(listing, [req("http://a/fresh.pdf", kind="attachment")])) == []
     assert crawler.stats.get_value("govcrawl/state/skipped_fresh") == 2
+
+
+def test_state_cli_on_a_missing_file_creates_nothing(tmp_path, capsys):
+    from govcrawl.state import main
+
+    path = tmp_path / "none.sqlite3"
+    assert main(["info", "--uri", str(path)]) == 0
+    assert main(["reset", "--uri", f"sqlite:///{path}"]) == 0
+    assert not path.exists()
+    assert "no crawl state" in capsys.readouterr().out
