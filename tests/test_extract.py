@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from govcrawl.demo.render import _grids, random_tables, render_report_html
+from govcrawl.demo.render import random_tables, render_report_html
+from govcrawl.demo.site import docx_report
 from govcrawl.extract import NOT_A_REPORT, extract_document, is_report
 from govcrawl.extract.schema import validate_item
 from tests.shared_data import SHARED
@@ -42,41 +43,10 @@ def test_official_2021_html_template_in_gbk_reads_tables_and_metadata():
     assert item["provenance"]["encoding"] == "gb18030"
 
 
-def _docx_bytes(tables: dict, fmt: str, title: str) -> bytes:
-    """A Word document with the template's tables as real Word tables, merged cells merged."""
-    import docx
-
-    document = docx.Document()
-    document.add_paragraph(title)
-    for key, grid in _grids(tables, fmt).items():
-        document.add_paragraph({"active_disclosure": "二、主动公开政府信息情况",
-                                "applications": "三、收到和处理政府信息公开申请情况",
-                                "review_litigation": "四、政府信息公开行政复议、行政诉讼情况"}[key])
-        width = max(sum(c[2] for c in row) for row in grid[:3])
-        table = document.add_table(rows=len(grid), cols=width)
-        taken: set[tuple[int, int]] = set()
-        for r, row in enumerate(grid):
-            c = 0
-            for text, rowspan, colspan in row:
-                while (r, c) in taken:
-                    c += 1
-                cell = table.cell(r, c)
-                if rowspan > 1 or colspan > 1:
-                    cell = cell.merge(table.cell(r + rowspan - 1, c + colspan - 1))
-                cell.text = text
-                for dr in range(rowspan):
-                    for dc in range(colspan):
-                        taken.add((r + dr, c + dc))
-                c += colspan
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
-
-
 @pytest.mark.parametrize("fmt", ["2019", "2021"])
 def test_docx_word_tables_with_merged_cells(fmt):
     tables = random_tables(random.Random(7), fmt, blanks=True)
-    body = _docx_bytes(tables, fmt, f"某县人民政府{2020 if fmt == '2019' else 2022}年政府信息公开工作年度报告")
+    body = docx_report(tables, fmt=fmt, title=f"某县人民政府{2020 if fmt == '2019' else 2022}年政府信息公开工作年度报告")
     item = _valid(extract_document(body, "http://127.0.0.1/report.docx"))
     assert item["tables"] == tables
     assert item["format"] == fmt
