@@ -146,18 +146,19 @@ def _grid_lines(grid: list[list[Cell]], layout: str) -> list[str]:
     return lines
 
 
-def _grids(tables: dict, fmt: str) -> dict[str, list[list[Cell]]]:
-    grids = {}
+def grids(tables: dict, fmt: str) -> dict[str, list[list[Cell]]]:
+    """Each section's table as the official template lays it out: rows of (text, rowspan, colspan)."""
+    out = {}
     if "active_disclosure" in tables:
-        grids["active_disclosure"] = _active_grid(tables, fmt)
+        out["active_disclosure"] = _active_grid(tables, fmt)
     if "applications" in tables:
-        grids["applications"] = _applications_grid(tables, fmt)
+        out["applications"] = _applications_grid(tables, fmt)
     if "review_litigation" in tables:
-        grids["review_litigation"] = _review_grid(tables)
-    return grids
+        out["review_litigation"] = _review_grid(tables)
+    return out
 
 
-_INTRO = (
+INTRO = (
     "根据《中华人民共和国政府信息公开条例》(以下简称《条例》)规定,现公布本年度政府信息公开工作年度报告。"
     "报告中所列数据的统计期限自1月1日起至12月31日止。"
 )
@@ -167,15 +168,16 @@ def render_report_text(tables: dict, *, fmt: str, title: str, layout: str = "cel
     """The report as plain text, tables flattened in a text layout."""
     if layout not in LAYOUTS or layout == "html_table":
         raise ValueError(f"text layouts are {LAYOUTS[1:]}, not {layout!r}")
-    lines = [title, "一、总体情况", _INTRO]
-    for key, grid in _grids(tables, fmt).items():
+    lines = [title, "一、总体情况", INTRO]
+    for key, grid in grids(tables, fmt).items():
         lines.append(T.SECTION_TITLES[key])
         lines += _grid_lines(grid, layout)
     lines += ["五、存在的主要问题及改进情况", "无。", "六、其他需要报告的事项", "无。"]
     return "\n".join(lines) + "\n"
 
 
-def _meta_block(meta: dict) -> str:
+def meta_block(meta: dict) -> str:
+    """The 索引号/发布机构/… metadata table that CMS pages put above the article."""
     labels = (
         ("index_no", "索 引 号"),
         ("publisher", "发布机构"),
@@ -204,10 +206,10 @@ def render_report_html(
         f"<title>{htmlmod.escape(title)}</title></head><body>",
     ]
     if meta:
-        parts.append(_meta_block(meta))
+        parts.append(meta_block(meta))
     parts.append(f'<div class="article"><h1>{htmlmod.escape(title)}</h1><div class="TRS_Editor">')
-    parts.append(f"<p>一、总体情况</p><p>{_INTRO}</p>")
-    for key, grid in _grids(tables, fmt).items():
+    parts.append(f"<p>一、总体情况</p><p>{INTRO}</p>")
+    for key, grid in grids(tables, fmt).items():
         parts.append(f"<p><strong>{T.SECTION_TITLES[key]}</strong></p>")
         if layout == "html_table":
             parts.append(_grid_html(grid))

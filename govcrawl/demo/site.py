@@ -102,7 +102,7 @@ def publish(site: Site, report: Report) -> None:
                 f'<div class="fj">附件：<a href="{htmlmod.escape(Path(report.attachment).name)}" '
                 f'oldsrc="{htmlmod.escape(Path(report.attachment).name)}">{htmlmod.escape(name)}</a></div></div>')
         if report.meta:
-            body = render._meta_block(report.meta) + body
+            body = render.meta_block(report.meta) + body
         text = _page(report.title, body, report.charset)
         site.add(report.attachment, report.attachment_body or docx_report(report.tables, fmt=report.fmt,
                                                                               title=report.title))
@@ -148,8 +148,8 @@ def docx_report(tables: dict, *, fmt: str, title: str) -> bytes:
     document = docx.Document()
     document.add_heading(title, level=1)
     document.add_paragraph("一、总体情况")
-    document.add_paragraph(render._INTRO)
-    for key, grid in render._grids(tables, fmt).items():
+    document.add_paragraph(render.INTRO)
+    for key, grid in render.grids(tables, fmt).items():
         document.add_paragraph(render.T.SECTION_TITLES[key])
         _docx_table(document, grid)
     document.add_paragraph("五、存在的主要问题及改进情况")
