@@ -22,6 +22,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import tldextract
 
+from govcrawl.extract.textfix import repair_text
+
 # Offline public-suffix data only: the crawler must never fetch the PSL itself.
 _SUFFIXES = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
@@ -68,6 +70,29 @@ class PortalScope:
         return any(host == d or host.endswith("." + d) for d in self.domains)
 
 
+# ------------------------------------------------------------- normalisation
+
+
+def clean_text(text: str | None) -> str:
+    """The text discovery reads, repaired exactly as the extractor repairs page text.
+
+    Link texts, ``title`` attributes, ``<title>``, headings and breadcrumbs
+    arrive with the same damage as report pages (Traditional characters,
+    ``報(bào)`` left by flattened ``<ruby>``, full-width forms, odd spaces), so
+    they go through the extractor's own :func:`repair_text`; whitespace runs
+    become one space.
+    """
+    if not text:
+        return ""
+    return re.sub(r"\s+", " ", _repaired(text)).strip()
+
+
+@lru_cache(maxsize=65536)
+def _repaired(text: str) -> str:
+    # Navigation links repeat on every page of a portal: repair each distinct text once.
+    return repair_text(text)
+
+
 # ----------------------------------------------------------- report titles
 
 _YEAR = r"((?:19|20)\d{2})\s*年"
@@ -99,6 +124,24 @@ LOOK_ALIKE_WORDS = (
     "指南",
     "英文",
 )
+# A title that *is* a report ends with the report's name; news *about* a report
+# (召开…年度报告编制培训会, 关于报送…的通知, …解读) does not.
+_TITLE_END = re.compile(
+    r"(?:政府信息公开|政务公开|信息公开)(?:和政务公开)?(?:工作)?(?:的|情况)?(?:年度报告|年报|工作报告|报告)$"
+)
+# Words before the report's name that make a headline about the report, not the report.
+_HEADLINE_VERBS = re.compile(r"召开|发布|印发|报送|做好|编制|转发|部署|培训|审议|通过|公布|关于报送|组织|开展|完成")
+# Notes after the title that leave it the same report: （图片版）, (全文), （2023年度）, 【PDF】 …
+_EDITION_NOTE = re.compile(
+    r"[(（\[【]\s*(?:(?:19|20)\d{2}\s*年?度?|图片版|文字版|全文|正文|全本|修订版|更正版|更新版|PDF版?|pdf版?|"
+    r"word版?|WORD版?|附件|下载|简版|完整版)\s*[)）\]】]$"
+)
+# List decorations around a title: [2024-01-15], 2024.01.15, 【年报】, 1. ,·, …, trailing dates.
+_DATE = r"(?:19|20)\d{2}[-./年]\d{1,2}(?:[-./月]\d{1,2}日?)?"
+_LEADING_DECOR = re.compile(rf"^(?:[\[【(（]\s*(?:{_DATE}|[^\]】)）]{{1,6}})\s*[\]】)）]|{_DATE}|\d{{1,3}}[.、]|[·•>»\-:：|\s])+")
+_TRAILING_DECOR = re.compile(rf"(?:[\[【(（]\s*{_DATE}\s*[\]】)）]|{_DATE}|[\s·•|]|(?:new|NEW|置顶|最新))+$")
+# Site suffixes and prefixes of a page <title>: "…年度报告_XX市人民政府", "…-XX县发改局", "XX网 | …".
+_TITLE_PARTS = re.compile(r"\s*(?:_+|\s[-–—|]+\s|[|｜]|——|--|-(?=[^\d]))\s*")
 
 
 def is_look_alike(text: str) -> bool:
@@ -108,27 +151,85 @@ def is_look_alike(text: str) -> bool:
     return any(word in flat for word in LOOK_ALIKE_WORDS)
 
 
+def title_core(text: str | None) -> str:
+    """The title itself: repaired, list decorations and a page ``<title>``'s site name cut away.
+
+    A page title is split at its separators (``_``, `` - ``, ``|``); the
+    part naming a report wins, else the longest part.
+    """
+    flat = clean_text(text)
+    if not flat:
+        return ""
+    parts = [p for p in _TITLE_PARTS.split(flat) if p.strip()] or [flat]
+    named = [p for p in parts if _REPORT_NAME.search(_whitespace_collapsed(p))]
+    core = named[0] if named else max(parts, key=len)
+    core = _LEADING_DECOR.sub("", core)
+    core = _TRAILING_DECOR.sub("", core)
+    return _whitespace_collapsed(core).strip("。.…")
+
+
 def report_title_year(text: str | None) -> int | None:
     """The year of a report title, or None when ``text`` is not one.
+
+    The title must *be* a report's title: it ends with the report's name
+    (after list decorations, site suffixes and edition notes such as
+    （图片版） are cut), carries a year, and what comes before the name is a
+    body and a year, not a headline about the report.
 
     >>> report_title_year("常州市机关事务管理局2019年政府信息公开工作年度报告")
     2019
     >>> report_title_year("2019年政府信息公开工作年度报告解读") is None
     True
+    >>> report_title_year("市政务公开办召开2023年度政府信息公开工作年度报告编制培训会") is None
+    True
     """
-    flat = _whitespace_collapsed(text)
-    if not _REPORT_NAME.search(flat) or is_look_alike(flat):
+    core = title_core(text)
+    stripped = core
+    while True:  # "…年度报告（图片版）（2023年）"
+        cut = _EDITION_NOTE.sub("", stripped)
+        if cut == stripped:
+            break
+        stripped = cut
+    end = _TITLE_END.search(stripped)
+    if not end or is_look_alike(core):
         return None
-    year = _YEAR_RE.search(flat)
+    before = stripped[: end.start()]
+    if _HEADLINE_VERBS.search(before.replace("关于", "")) or before.count("关于") > 1:
+        return None
+    year = _YEAR_RE.search(core)
     if year:
         return int(year.group(1))
     # "政府信息公开工作年度报告（2023）" — year in brackets, no 年
-    bare = re.search(r"(?<!\d)((?:19|20)\d{2})(?!\d)", flat)
+    bare = re.search(r"(?<!\d)((?:19|20)\d{2})(?!\d)", core)
     return int(bare.group(1)) if bare else None
 
 
 def is_report_title(text: str | None) -> bool:
     return report_title_year(text) is not None
+
+
+_REPORT_NAME_WORDS = ("政府信息公开工作年度报告", "政府信息公开年度报告", "政务公开工作年度报告", "信息公开工作年度报告")
+_ELLIPSIS = re.compile(r"(?:…+|\.{2,}|。{2,})$")
+
+
+def is_truncated_report_title(text: str | None) -> bool:
+    """A list entry cut short: ``淮安市人民政府2023年政府信息…`` (no ``title=`` to tell the rest).
+
+    It has a year and ends, before the ellipsis, with the start of a
+    report's name.
+    """
+    flat = _whitespace_collapsed(clean_text(text))
+    if not _ELLIPSIS.search(flat):
+        return False
+    head = _ELLIPSIS.sub("", flat)
+    if not _YEAR_RE.search(head) or is_look_alike(head) or _HEADLINE_VERBS.search(head):
+        return False
+    tail = head[_YEAR_RE.search(head).end():]
+    tail = re.sub(r"^度", "", tail)
+    # after the year: an optional body name, then the start of the report's name (at least 政府/政务/信息)
+    return any(
+        tail.endswith(name[:k]) for name in _REPORT_NAME_WORDS for k in range(2, len(name) + 1)
+    )
 
 
 # ----------------------------------------------------------- link scoring
@@ -167,7 +268,7 @@ def link_score(url: str, text: str | None, *, in_report_list: bool = False) -> i
     ``in_report_list`` says the page holding the link is itself a 年报 list,
     where bare year links ("2023年") are per-year sub-lists.
     """
-    flat = _whitespace_collapsed(text)
+    flat = _whitespace_collapsed(clean_text(text))
     if _DEAD_END_URL.search(url) or (flat and _DEAD_ENDS.search(flat)):
         return 0
     if _YEAR_RE.search(flat) and is_look_alike(flat):
@@ -186,12 +287,48 @@ def link_score(url: str, text: str | None, *, in_report_list: bool = False) -> i
     return score
 
 
+_LIST_WORDS = re.compile(r"年度报告|年报|工作报告")
+_LIST_URL = re.compile(r"ndbg|gknb|xxgknb|/nb(?:/|_|\.|$)", re.I)
+
+
+def report_list_evidence(url: str, *, title: str | None = None, headings: tuple[str, ...] | list[str] = (),
+                         link_text: str | None = None) -> str | None:
+    """Why a page is a list of annual reports, or None when nothing says so.
+
+    Evidence, strongest first: the URL (``/ndbg/``, ``gknb``), the page
+    ``<title>``, a heading or breadcrumb on the page (``当前位置：首页 > 政府信息公开
+    > 政府信息公开年报``), the text of the link that led here.  A report's own
+    title is not a list's.
+    """
+    if _LIST_URL.search(urlsplit(url).path + "?" + urlsplit(url).query):
+        return f"its URL ({urlsplit(url).path})"
+    for where, texts in (("its title", [title]), ("a heading or breadcrumb", headings),
+                         ("the link that led to it", [link_text])):
+        for text in texts:
+            flat = _whitespace_collapsed(clean_text(text))
+            if flat and _LIST_WORDS.search(flat) and not is_look_alike(flat) and not is_report_title(flat):
+                return f"{where} ({clean_text(text)[:60]})"
+    return None
+
+
 def is_report_list_context(url: str, title: str | None) -> bool:
     """Is this page (by URL or title) a list of annual reports?"""
-    flat = _whitespace_collapsed(title)
-    if re.search(r"年度报告|年报", flat) and not is_look_alike(flat):
+    return report_list_evidence(url, title=title) is not None
+
+
+# Link texts that name a download, not a document: the report page's attachment link.
+_DOWNLOAD_TEXT = re.compile(r"^(?:附件\s*\d*|点击下载|下载|下载附件|附件下载|全文下载|查看附件|原文下载|文件下载|点击查看)[:：]?$"
+                            r"|\.(?:pdf|docx?|wps)$", re.I)
+_DOWNLOAD_URL = re.compile(r"download|downfile|downLoad|attach|fujian|getfile|file\.(?:jsp|do|aspx?|php)|fileid=|"
+                           r"/file/|/files/|/uploadfile/|/upload/", re.I)
+
+
+def is_download_link(url: str, text: str | None) -> bool:
+    """A link to a file whose URL may not say which kind: ``附件1``, ``点击下载``, ``…报告.pdf``, ``/download?id=``."""
+    if attachment_format(url):
         return True
-    return bool(re.search(r"ndbg|gknb|xxgknb|/nb(?:/|_|\.|$)", url, re.I))
+    flat = _whitespace_collapsed(clean_text(text))
+    return bool(_DOWNLOAD_TEXT.search(flat)) or bool(_DOWNLOAD_URL.search(urlsplit(url).path + "?" + urlsplit(url).query))
 
 
 # ------------------------------------------------------------ attachments

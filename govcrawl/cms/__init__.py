@@ -19,9 +19,9 @@ from types import ModuleType
 
 from scrapy.http import Response
 
-from govcrawl.cms import generic, gkmlpt, hanweb, trs
+from govcrawl.cms import generic, gkmlpt, hanweb, jsonapi, trs
 
-FAMILIES: tuple[ModuleType, ...] = (trs, hanweb, gkmlpt, generic)
+FAMILIES: tuple[ModuleType, ...] = (trs, hanweb, gkmlpt, jsonapi, generic)
 
 
 def families_for(response: Response) -> list[ModuleType]:

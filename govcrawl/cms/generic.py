@@ -19,7 +19,7 @@ NEXT_WORDS = ("下一页", "下页", "后一页", "下一頁", "Next", "next", "
 LAST_WORDS = ("尾页", "末页", "最后一页", "尾頁", "Last", "last", ">>", "»|")
 # Page number in a URL: ?page=3, &pageNo=3, index_3.html, list_3.shtml, /page/3
 _PAGE_NUMBER = re.compile(
-    r"(?P<prefix>[?&](?:page|pageNo|pageno|pageIndex|pageindex|curPage|currentPage|p|pn|pageNum)=)(?P<n>\d+)"
+    r"(?P<prefix>[?&](?:page|pageNo|pageno|pageIndex|pageindex|curPage|cur_page|currentPage|p|pn|pageNum)=)(?P<n>\d+)"
     r"|(?P<stem>(?:index|list|default|more)_)(?P<m>\d+)(?P<ext>\.s?html?)"
     r"|(?P<seg>/page/)(?P<k>\d+)"
 )
@@ -35,6 +35,9 @@ def detect(response: Response) -> bool:
     return is_markup(response)
 
 
+_ANCHOR_TEXT = ".//text()[not(ancestor::rt or ancestor::rp or ancestor::rtc or ancestor::script or ancestor::style)]"
+
+
 def anchor_links(selector: Selector, base_url: str) -> list[Link]:
     """Every ``<a href>`` as a Link; the text is the longer of anchor text and
     ``title`` attribute, because lists cut long titles to "…2023年政府信息…"."""
@@ -43,7 +46,8 @@ def anchor_links(selector: Selector, base_url: str) -> list[Link]:
         href = anchor.attrib.get("href", "")
         if _SKIP_HREF.match(href):
             continue
-        text = " ".join(t.strip() for t in anchor.xpath(".//text()").getall() if t.strip())
+        # <rt>/<rp> hold pinyin readings and brackets, not words of the title
+        text = " ".join(t.strip() for t in anchor.xpath(_ANCHOR_TEXT).getall() if t.strip())
         title = (anchor.attrib.get("title") or "").strip()
         if len(title) > len(text):
             text = title
@@ -98,3 +102,17 @@ def next_pages(response: Response, max_pages: int) -> list[Request]:
             seen.add(url)
             requests.append(Request(url))
     return requests[:max_pages]
+
+
+def frame_sources(response: Response) -> list[str]:
+    """``<iframe src>`` / ``<frame src>`` URLs: lists that a column page embeds rather than links."""
+    if not is_markup(response):
+        return []
+    out: list[str] = []
+    for src in response.xpath("//iframe/@src | //frame/@src").getall():
+        src = src.strip()
+        if src and not _SKIP_HREF.match(src) and not src.startswith(("about:", "data:")):
+            url = urljoin(response.url, src)
+            if url not in out:
+                out.append(url)
+    return out

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Mapping
 
 from govcrawl.extract.attachments import layout_from_doc, layout_from_docx, layout_from_pdf, sniff_kind
@@ -26,7 +25,6 @@ logger = logging.getLogger(__name__)
 # 50 MB page must still give a result in seconds, not minutes.
 MAX_TEXT_CHARS = 4_000_000
 NOT_A_REPORT = "not a report: no statistical tables and no report title found"
-_REPORT_TITLE = re.compile(r"(19|20)\d{2}\s*年度?.{0,40}政府信息公开.{0,6}年度?报告")
 
 PROVENANCE_KEYS = (
     "index_no", "publisher", "doc_no", "category", "created_date", "published_date",
@@ -116,8 +114,14 @@ def extract_document(
 
 
 def is_report(item: dict) -> bool:
-    """A real annual report: it has statistical tables, or at least the title of one."""
+    """A real annual report: it has statistical tables, or its own title *is* a report's title.
+
+    The title rule is discovery's (``govcrawl.discovery.is_report_title``), so
+    the crawler and the extractor never disagree on what a report title is:
+    news about a report (``…年度报告编制培训会``) or a 解读 is not one.
+    """
     if item.get("tables"):
         return True
-    title = item.get("title") or ""
-    return bool(_REPORT_TITLE.search(title))
+    from govcrawl.discovery import is_report_title  # imported here: discovery imports the extractor's text repair
+
+    return is_report_title(item.get("title"))

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+from collections import Counter
 from pathlib import Path
 
 import scrapy
@@ -39,17 +41,20 @@ from scrapy.exceptions import (
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
 
-from govcrawl.cms import families_for
-from govcrawl.cms.generic import is_markup
+from govcrawl.cms import families_for, jsonapi
+from govcrawl.cms.generic import frame_sources, is_markup
 from govcrawl.discovery import (
     PortalScope,
     attachment_format,
+    clean_text,
     has_report_tables,
     is_document_body,
+    is_download_link,
     is_look_alike,
-    is_report_list_context,
     is_report_title,
+    is_truncated_report_title,
     link_score,
+    report_list_evidence,
 )
 from govcrawl.items import DocumentItem, utc_timestamp
 from govcrawl.portal_list import (
@@ -64,6 +69,13 @@ REPORT_PRIORITY = 100  # reports before more list pages: results arrive early, a
 MAX_ATTACHMENTS_PER_REPORT = 3
 SUMMARY_COUNTERS = ("pages", "reports", "checks_failed", "errors")
 JS_SHELL_MAX_LINKS = 10  # a start page with fewer <a> than this may be filled by JavaScript
+_YEAR_LINK = re.compile(r"^\s*(?:19|20)\d{2}\s*年?度?\s*$")
+# Where a page says what it is: headings and the breadcrumb (当前位置：首页 > 政府信息公开 > 年报).
+_HEADINGS = ("//h1 | //h2 | //h3 | //*[contains(@class,'position') or contains(@class,'crumb') or "
+             "contains(@class,'location') or contains(@class,'dqwz') or contains(@id,'position') or "
+             "contains(@class,'lmmc') or contains(@class,'column-name') or contains(@class,'col-title') or "
+             "contains(@class,'current')]")
+_TEXT = ".//text()[not(ancestor::rt or ancestor::rp or ancestor::rtc or ancestor::script or ancestor::style)]"
 
 
 def browser_executable(settings) -> str | None:
@@ -115,6 +127,11 @@ class PortalsSpider(scrapy.Spider):
         spider.max_depth = settings.getint("GOVCRAWL_MAX_DEPTH", 4)
         spider.max_list_pages = settings.getint("GOVCRAWL_MAX_LIST_PAGES", 200)
         spider.render_retry = settings.getbool("GOVCRAWL_RENDER_RETRY", True)
+        spider.max_renders = settings.getint("GOVCRAWL_MAX_RENDERS_PER_PORTAL", 20)
+        spider.renders = Counter()  # portal → browser renders asked for
+        spider.rendered: set[str] = set()  # list URLs already sent to the browser
+        spider.list_reports = Counter()  # list URL → report links found on it (plain, endpoints or browser)
+        spider.endpoints_pending = Counter()  # list URL → its data endpoints not answered yet
         spider.browser = browser_executable(settings)
         crawler.signals.connect(spider.count_scraped_report, signal=signals.item_scraped)
         return spider
@@ -169,13 +186,14 @@ class PortalsSpider(scrapy.Spider):
             meta["playwright"] = True
             meta["playwright_page_goto_kwargs"] = {"wait_until": "networkidle"}
         if request is not None:
-            return request.replace(callback=self.parse_page, errback=self.on_error, meta=meta, priority=priority,
-                                   dont_filter=dont_filter)
+            return request.replace(callback=self.parse_page, errback=self.on_error, meta={**request.meta, **meta},
+                                   priority=priority, dont_filter=dont_filter)
         return Request(url, callback=self.parse_page, errback=self.on_error, meta=meta, priority=priority,
                        dont_filter=dont_filter)
 
-    def _report_request(self, url: str, portal: Portal, referer_list: str, title_hint: str, depth: int) -> Request:
-        kind = "attachment" if attachment_format(url) else "report"
+    def _report_request(self, url: str, portal: Portal, referer_list: str, title_hint: str, depth: int,
+                        kind: str | None = None) -> Request:
+        kind = kind or ("attachment" if attachment_format(url) else "report")
         return Request(
             url,
             callback=self.parse_attachment if kind == "attachment" else self.parse_report,
@@ -217,11 +235,24 @@ class PortalsSpider(scrapy.Spider):
 
     @staticmethod
     def _page_title(response: TextResponse) -> str:
+        """The page's ``<title>`` (else its ``<h1>``), repaired as discovery reads every text."""
         if not is_markup(response):
             return ""
-        return " ".join(response.xpath("//title//text()").getall()).strip() or " ".join(
-            response.xpath("//h1//text()").getall()
-        ).strip()
+        title = " ".join(response.xpath("//title//text()").getall()).strip()
+        if not title:
+            title = " ".join(t.strip() for t in response.xpath(f"(//h1)[1]{_TEXT[1:]}").getall())
+        return clean_text(title)
+
+    @staticmethod
+    def _headings(response: TextResponse) -> list[str]:
+        if not is_markup(response):
+            return []
+        texts = []
+        for element in response.xpath(_HEADINGS)[:12]:
+            text = clean_text(" ".join(t.strip() for t in element.xpath(_TEXT).getall()))[:200]
+            if text:
+                texts.append(text)
+        return texts
 
     @staticmethod
     def _table_text(response: TextResponse) -> str:
@@ -248,69 +279,170 @@ class PortalsSpider(scrapy.Spider):
         scope = self.scopes[portal.name]
         depth = meta.get("govcrawl_depth", 0)
         list_url = meta.get("govcrawl_list_url") or response.url
-        in_report_list = is_report_list_context(list_url, title)
+        evidence = meta.get("govcrawl_report_list") or report_list_evidence(
+            list_url, title=title, headings=self._headings(response), link_text=meta.get("link_text"))
+        in_report_list = bool(evidence)
         families = families_for(response)
-        followed = 0
+        followed = reports = leads = 0
         seen: set[str] = set()
         for family in families:
             for link in family.list_links(response):
                 if link.url in seen or not scope.allows(link.url):
                     continue
                 seen.add(link.url)
-                text = link.text
+                text = clean_text(link.text)
                 if attachment_format(link.url):
                     if is_report_title(text) or (in_report_list and text and not is_look_alike(text)):
                         yield self._report_request(link.url, portal, list_url, text, depth + 1)
                         followed += 1
+                        reports += 1
                     continue
-                if is_report_title(text):
+                if is_report_title(text) or (in_report_list and is_truncated_report_title(text)):
                     yield self._report_request(link.url, portal, list_url, text, depth + 1)
                     followed += 1
+                    reports += 1
                     continue
                 if depth + 1 > self.max_depth:
                     continue
                 score = link_score(link.url, text, in_report_list=in_report_list)
                 if score > 0:
-                    request = self._page_request(link.url, portal, "list", depth + 1, priority=score)
+                    request = self._page_request(link.url, portal, "list", depth + 1, priority=score,
+                                                 extra_meta={"link_text": text})
                     if request is not None:
                         followed += 1
+                        if in_report_list and _YEAR_LINK.match(text):
+                            leads += 1  # a per-year sub-list: the reports are one level down
                         yield request
+
+        # A list embedded as a frame is part of the page, not a step away from it.
+        for url in frame_sources(response):
+            if url in seen or not scope.allows(url):
+                continue
+            if in_report_list or link_score(url, title) > 0:
+                request = self._page_request(url, portal, "list", depth, priority=10, extra_meta={
+                    "link_text": title, "govcrawl_report_list": evidence or None})
+                if request is not None:
+                    followed += 1
+                    leads += 1
+                    yield request
 
         list_page = meta.get("govcrawl_list_page", 0)
         if list_page + 1 < self.max_list_pages:
             for family in families:
                 for page in family.next_pages(response, self.max_list_pages):
-                    extra = {"govcrawl_list_url": list_url} if page.method != "GET" else {}
+                    extra = {"govcrawl_report_list": evidence or None}
+                    if page.method != "GET":
+                        extra["govcrawl_list_url"] = list_url
                     request = self._page_request(page.url, portal, "list", depth, list_page=list_page + 1,
                                                  extra_meta=extra, request=page)
                     if request is not None:
                         followed += 1
+                        leads += 1
                         yield request
 
-        if followed == 0:
+        self.list_reports[list_url] += reports
+        if meta.get("govcrawl_endpoint"):
+            yield from self._endpoint_answered(meta, portal)
+        elif in_report_list and reports == 0 and leads == 0:
+            yield from self._escalate(response, portal, evidence)
+        elif followed == 0:
             retry = self._render_retry(response, portal, title)
             if retry is not None:
                 yield retry
 
+    # ------------------------------------------------------------ lists that scripts fill
+
+    def _escalate(self, response: TextResponse, portal: Portal, evidence: str):
+        """A report list whose plain HTML names no report: read the script's endpoint, else render it.
+
+        The evidence (URL, title, breadcrumb, the link that led here) says the
+        page *is* a report list, so an empty list means a script fills it —
+        even on a page with dozens of navigation links.
+        """
+        meta = response.meta
+        if meta.get("playwright") or not is_markup(response) or response.request is None:
+            return
+        if "<script" not in response.text.lower():
+            return
+        if not meta.get("govcrawl_endpoints_tried"):
+            scope = self.scopes[portal.name]
+            endpoints = [r for r in jsonapi.endpoint_requests(response) if scope.allows(r.url)]
+            if endpoints:
+                self.endpoints_pending[response.url] += len(endpoints)
+                self.crawler.stats.inc_value("govcrawl/endpoints/requested", len(endpoints))
+                self.logger.debug("Reading %d data endpoint(s) of %s instead of rendering it", len(endpoints),
+                                  response.url)
+                for endpoint in endpoints:
+                    request = self._page_request(endpoint.url, portal, "list", meta.get("govcrawl_depth", 0),
+                                                 priority=10, request=endpoint, extra_meta={
+                                                     "govcrawl_report_list": evidence, "link_text": meta.get("link_text"),
+                                                     "govcrawl_list_depth": meta.get("govcrawl_depth", 0)})
+                    if request is not None:
+                        yield request
+                return
+        request = self._render(response.url, portal, meta.get("govcrawl_kind", "list"), meta.get("govcrawl_depth", 0),
+                               f"a report list by {evidence}, with scripts and no report links",
+                               extra_meta={"govcrawl_report_list": evidence, "link_text": meta.get("link_text")})
+        if request is not None:
+            yield request
+
+    def _endpoint_answered(self, meta: dict, portal: Portal):
+        """The last data endpoint of a list page answered (or failed): render the page if none held a report."""
+        list_url = meta.get("govcrawl_list_url")
+        if not list_url:
+            return
+        self.endpoints_pending[list_url] -= 1
+        if self.endpoints_pending[list_url] > 0 or self.list_reports[list_url] > 0:
+            return
+        request = self._render(list_url, portal, "list", meta.get("govcrawl_list_depth", 0),
+                               "its data endpoints named no report",
+                               extra_meta={"govcrawl_report_list": meta.get("govcrawl_report_list"),
+                                           "govcrawl_endpoints_tried": True})
+        if request is not None:
+            yield request
+
+    def _render(self, url: str, portal: Portal, kind: str, depth: int, reason: str, *,
+                list_page: int = 0, extra_meta: dict | None = None) -> Request | None:
+        """One browser render of ``url``, logged with its reason, counted and capped per portal."""
+        if not self.browser:
+            return self._page_request(url, portal, kind, depth, render=True)  # None, counted as skipped
+        if url in self.rendered:
+            return None
+        if self.renders[portal.name] >= self.max_renders:
+            self.crawler.stats.inc_value(f"govcrawl/portal/{portal.name}/renders_capped")
+            if self.renders[portal.name] == self.max_renders:
+                self.renders[portal.name] += 1  # log the cap once
+                self.logger.warning("[%s] browser render cap reached (GOVCRAWL_MAX_RENDERS_PER_PORTAL=%d); "
+                                    "further script-filled lists are skipped", portal.name, self.max_renders)
+            return None
+        request = self._page_request(url, portal, kind, depth, list_page=list_page, render=True, dont_filter=True,
+                                     extra_meta=extra_meta)
+        self.rendered.add(url)
+        self.renders[portal.name] += 1
+        self._count(portal.name, "renders")
+        self.crawler.stats.inc_value("govcrawl/render/requests")
+        self.logger.info("[%s] rendering %s in the browser: %s", portal.name, url, reason)
+        return request
+
     def _render_retry(self, response: TextResponse, portal: Portal, title: str) -> Request | None:
-        """Fetch a list-looking page again through the browser when plain HTML gave nothing."""
+        """A start page too bare to be anything but a JavaScript shell: fetch it again through the browser."""
         meta = response.meta
         if not self.render_retry or meta.get("playwright") or response.request is None:
             return None
         if response.request.method != "GET" or not is_markup(response) or "<script" not in response.text.lower():
             return None
-        # A list by its URL/title, or a start page too bare to be anything but a JS shell; a start page
-        # full of links that simply has no 信息公开 entry is not worth launching Chromium for.
-        looks_like_list = link_score(response.url, title) > 0 or is_report_list_context(response.url, title) or (
+        # A start page full of links that simply has no 信息公开 entry is not worth launching Chromium for.
+        looks_like_shell = link_score(response.url, title) > 0 or (
             meta.get("govcrawl_kind") == "entry" and len(response.xpath("//a[@href]")) < JS_SHELL_MAX_LINKS
         )
-        if not looks_like_list:
+        if not looks_like_shell:
             return None
         self.crawler.stats.inc_value("govcrawl/render/retries")
-        return self._page_request(response.url, portal, meta.get("govcrawl_kind", "list"),
-                                  meta.get("govcrawl_depth", 0), list_page=meta.get("govcrawl_list_page", 0),
-                                  render=True, dont_filter=True,
-                                  extra_meta={k: meta[k] for k in ("govcrawl_list_url",) if k in meta})
+        return self._render(response.url, portal, meta.get("govcrawl_kind", "list"), meta.get("govcrawl_depth", 0),
+                            "no links without scripts", list_page=meta.get("govcrawl_list_page", 0),
+                            extra_meta={k: meta[k] for k in ("govcrawl_list_url",) if k in meta})
+
+    # ------------------------------------------------------------ reports
 
     def parse_report(self, response: Response, counted: bool = False):
         """A report page: the page itself when it has the tables, else its attachments."""
@@ -324,24 +456,37 @@ class PortalsSpider(scrapy.Spider):
             yield self._document(response, kind="report")
             return
         scope = self.scopes[portal.name]
-        attachments = []
+        attachments: list[tuple[str, str]] = []
         for family in families_for(response):
             for link in family.list_links(response):
-                if (attachment_format(link.url) and scope.allows(link.url) and not is_look_alike(link.text)
-                        and link.url not in attachments):
-                    attachments.append(link.url)
+                text = clean_text(link.text)
+                if (is_download_link(link.url, text) and scope.allows(link.url) and not is_look_alike(text)
+                        and link.url != response.url and link.url not in (u for u, _ in attachments)):
+                    # a file named by its URL first; 附件/下载 links to servlets after them
+                    attachments.append((link.url, "attachment" if attachment_format(link.url) else "download"))
+        attachments.sort(key=lambda pair: pair[1] != "attachment")
         if not attachments:
             yield self._document(response, kind="report")
             return
-        for url in attachments[:MAX_ATTACHMENTS_PER_REPORT]:
+        for url, kind in attachments[:MAX_ATTACHMENTS_PER_REPORT]:
             request = self._report_request(url, portal, response.meta.get("referer_list") or response.url,
                                            response.meta.get("title_hint") or self._page_title(response),
-                                           response.meta.get("govcrawl_depth", 0) + 1)
+                                           response.meta.get("govcrawl_depth", 0) + 1, kind="attachment")
             request.meta["report_page"] = response.url
+            request.meta["govcrawl_download"] = kind == "download"
             yield request
 
     def parse_attachment(self, response: Response):
-        """A PDF/DOC/DOCX/WPS: the item names the report page that linked it, if any."""
+        """A PDF/DOC/DOCX/WPS: the item names the report page that linked it, if any.
+
+        A 下载/附件 link whose URL named no file kind may answer with a page
+        instead of a file: that page is read as a report page of its own.
+        """
+        if (response.meta.get("govcrawl_download") and isinstance(response, TextResponse)
+                and not is_document_body(response.body[:8]) and is_markup(response)):
+            self.crawler.stats.inc_value("govcrawl/attachments/not_a_file")
+            yield from self.parse_report(response)
+            return
         self._count(response.meta["portal"], "pages")
         yield self._document(response, kind="attachment", url=response.meta.get("report_page"))
 
@@ -351,10 +496,13 @@ class PortalsSpider(scrapy.Spider):
         """Count and log one line per failed request; the crawl goes on."""
         request = failure.request
         portal = request.meta.get("portal")
+        follow_up = []
+        if request.meta.get("govcrawl_endpoint") and portal in self.portals:
+            follow_up = list(self._endpoint_answered(request.meta, self.portals[portal]))
         # HttpError subclasses IgnoreRequest, yet a 404 is an error worth counting.
         if failure.check(IgnoreRequest) and not failure.check(HttpError) and not request.meta.get("govcrawl_challenge"):
             self.logger.debug("Ignored %s: %s", request.url, failure.value)
-            return  # robots.txt, offsite, …: a decision, not an error
+            return follow_up  # robots.txt, offsite, …: a decision, not an error
         if failure.check(HttpError):
             reason = f"HTTP {failure.value.response.status}"
         elif failure.check(CannotResolveHostError, DNSLookupError):
@@ -370,3 +518,4 @@ class PortalsSpider(scrapy.Spider):
         self._count(portal, "errors")
         self.crawler.stats.inc_value(f"govcrawl/errors/{reason.split(':')[0].replace(' ', '_')}")
         self.logger.warning("[%s] %s %s: %s", portal, request.meta.get("govcrawl_kind", "request"), request.url, reason)
+        return follow_up
