@@ -9,16 +9,20 @@ from govcrawl.cms import generic
 from govcrawl.discovery import (
     PortalScope,
     attachment_format,
+    clean_text,
     has_report_tables,
     is_document_body,
     is_look_alike,
     is_report_list_context,
+    is_download_link,
     is_report_title,
+    is_truncated_report_title,
     link_score,
     looks_like_challenge,
     meta_refresh_target,
     registered_domain,
     script_redirect_target,
+    report_list_evidence,
     report_title_year,
 )
 
@@ -211,3 +215,89 @@ def test_script_redirect_stub(body, target):
     assert script_redirect_target(body, "http://a.gov.cn/") == target
     if target:
         assert not looks_like_challenge(body, 200)
+
+
+# ------------------------------------------------------- normalisation of what discovery reads
+
+@pytest.mark.parametrize("raw, clean", [
+    ("年報", "年报"),
+    ("政府信息公開工作年度報告", "政府信息公开工作年度报告"),
+    ("年報(bào)告", "年报告"),  # a <ruby> flattened to text: the reading goes, the character stays
+    ("２０２３年\u3000政府信息公开\u00a0年报", "2023年 政府信息公开 年报"),
+    ("  淮安市\n\t2024年  ", "淮安市 2024年"),
+])
+def test_clean_text_repairs_like_the_extractor(raw, clean):
+    assert clean_text(raw) == clean
+
+
+def test_anchor_text_drops_ruby_readings_and_joins_spans():
+    html = ("<ul><li><a href='/a.html'>淮安市2023年政府信息公開工作年度<ruby>報<rp>(</rp><rt>bào</rt><rp>)</rp>"
+            "</ruby>告</a></li><li><a href='/b.html'><span>淮安市</span><span>2022年度</span>"
+            "<span>政府信息公开工作年度报告</span></a></li></ul>")
+    response = HtmlResponse("https://www.huaian.gov.cn/ndbg/", body=html.encode(), encoding="utf-8")
+    texts = [clean_text(link.text) for link in generic.list_links(response)]
+    assert is_report_title(texts[0]) and "bào" not in texts[0]
+    assert report_title_year(texts[1]) == 2022
+
+
+# (title as a list or page shows it, year or None when it is not the report itself)
+TITLES_SEEN_ON_PAGES = [
+    ("[2024-01-15] 淮安市2023年政府信息公开工作年度报告", 2023),
+    ("【年报】淮安市2023年度政府信息公开工作年度报告", 2023),
+    ("淮安市2023年政府信息公开工作年度报告 2024-01-15", 2023),
+    ("淮安市2023年政府信息公开工作年度报告_淮安市人民政府", 2023),
+    ("沭阳县发改局2023年政府信息公开工作年度报告-沭阳县发改局", 2023),
+    ("2023年度政府信息公开工作报告 - 中国宿迁", 2023),
+    ("淮安市2023年政府信息公开工作年度报告（图片版）", 2023),
+    ("淮安市教育局关于2022年度政府信息公开工作的报告", 2022),
+    ("淮安市2023年政府信息公開工作年度報告", 2023),
+    # news *about* a report, and the other look-alikes: never the report itself
+    ("市政务公开办召开2023年度政府信息公开工作年度报告编制培训会", None),
+    ("我市发布2023年政府信息公开工作年度报告", None),
+    ("淮安市2023年政府信息公开工作年度报告（征求意见稿）", None),
+    ("淮安市2023年政府信息公开工作年度报告解读", None),
+    ("图解：淮安市2023年政府信息公开工作年度报告", None),
+    ("淮安市2024年政务公开工作要点", None),
+    ("淮安市教育局2023年部门决算", None),
+    ("关于报送2023年度政府信息公开工作年度报告的通知", None),
+    ("政府信息公开工作年度报告_淮安市人民政府", None),  # the column, not a report
+]
+
+
+@pytest.mark.parametrize("title, year", TITLES_SEEN_ON_PAGES)
+def test_a_report_title_is_the_report_not_news_about_it(title, year):
+    assert report_title_year(title) == year
+
+
+@pytest.mark.parametrize("text, truncated", [
+    ("淮安市人民政府2023年政府信息…", True),
+    ("2023年淮安市教育局政府信息公开工...", True),
+    ("淮安市人民政府2023年度政府信息公开工作年度报告", False),  # whole, not cut
+    ("淮安市人民政府召开2023年…", False),
+    ("淮安市2023年政府信息公开工作年度报告解读…", False),
+    ("淮安市人民政府…", False),
+])
+def test_truncated_report_titles(text, truncated):
+    assert is_truncated_report_title(text) is truncated
+
+
+@pytest.mark.parametrize("url, text, download", [
+    ("https://x.gov.cn/module/download/downfile.jsp?classid=0&filename=12", "点击下载", True),
+    ("https://x.gov.cn/attach/0/abc", "附件1", True),
+    ("https://x.gov.cn/art/1.html", "附件1", True),
+    ("https://x.gov.cn/u/P0202401.pdf", "淮安市2023年报", True),
+    ("https://x.gov.cn/art/2.html", "淮安市2023年政府信息公开工作年度报告.pdf", True),
+    ("https://x.gov.cn/col/col1/index.html", "政务公开", False),
+])
+def test_download_links(url, text, download):
+    assert is_download_link(url, text) is download
+
+
+def test_report_list_evidence_names_its_reason():
+    assert "URL" in report_list_evidence("https://x.gov.cn/zfxxgk/ndbg/index.html")
+    assert "title" in report_list_evidence("https://x.gov.cn/col/c1/", title="政府信息公开年報_某市")
+    assert "breadcrumb" in report_list_evidence("https://x.gov.cn/col/c1/", title="某市",
+                                                headings=["当前位置：首页 > 政府信息公开 > 年度报告"])
+    assert "link" in report_list_evidence("https://x.gov.cn/col/c1/", link_text="信息公开年报")
+    assert report_list_evidence("https://x.gov.cn/col/c1/", title="淮安市2023年政府信息公开工作年度报告") is None
+    assert report_list_evidence("https://x.gov.cn/col/c1/", title="年报解读") is None

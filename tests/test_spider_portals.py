@@ -1,5 +1,6 @@
 """The portals spider's decisions on saved pages: which requests, with which meta, which items."""
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -162,6 +163,116 @@ def test_link_rich_start_page_without_disclosure_links_is_not_rendered():
     bare = "<html><head><title>某市人民政府</title><script src='app.js'></script></head><body></body></html>".encode()
     out = list(s.parse_page(response_for(s, "https://www.changzhou.gov.cn/", bare, kind="entry")))
     assert [r.meta.get("playwright") for r in out] == [True]
+
+
+NAV = "".join(f"<li><a href='/col/c{n}/index.html'>栏目{n}</a></li>" for n in range(40))
+
+
+def scripted_list(title="政府信息公开工作年度报告_常州市人民政府", crumb="", script="render()", items=""):
+    return (f"<html><head><title>{title}</title></head><body><ul class='nav'>{NAV}</ul>{crumb}"
+            f"<ul id='list'>{items}</ul><script>{script}</script></body></html>").encode()
+
+
+@pytest.mark.parametrize("url, body, why", [
+    ("https://www.changzhou.gov.cn/col/c77/index.html", scripted_list(), "its title"),
+    ("https://www.changzhou.gov.cn/zfxxgk/ndbg/index.html", scripted_list(title="常州市人民政府"), "its URL"),
+    ("https://www.changzhou.gov.cn/col/c77/index.html",
+     scripted_list(title="常州市人民政府", crumb="<div class='position'>首页 &gt; 政府信息公開 &gt; 年<ruby>報"
+                   "<rp>(</rp><rt>bào</rt><rp>)</rp></ruby></div>"), "a heading or breadcrumb"),
+])
+def test_report_list_with_nav_links_and_an_empty_list_is_rendered(url, body, why, caplog):
+    caplog.set_level(logging.INFO)
+    s = spider()
+    s.browser = "/usr/bin/chromium"
+    out = list(s.parse_page(response_for(s, url, body)))
+    rendered = [r for r in out if r.meta.get("playwright")]
+    assert len(rendered) == 1 and rendered[0].url == url and rendered[0].dont_filter
+    assert any(why in record.getMessage() and "rendering" in record.getMessage() for record in caplog.records)
+    assert s.crawler.stats.get_value("govcrawl/portal/www.changzhou.gov.cn/renders") == 1
+
+
+def test_list_reached_by_a_report_column_link_is_rendered():
+    s = spider()
+    s.browser = "/usr/bin/chromium"
+    body = scripted_list(title="常州市人民政府")
+    out = list(s.parse_page(response_for(s, "https://www.changzhou.gov.cn/col/c77/index.html", body,
+                                         link_text="政府信息公开年报")))
+    assert [r.meta.get("playwright") for r in out if r.meta.get("playwright")] == [True]
+
+
+def test_article_page_and_filled_list_are_not_rendered():
+    s = spider()
+    s.browser = "/usr/bin/chromium"
+    article = ("<html><head><title>常州市召开全市安全生产会议</title></head><body><ul>" + NAV
+               + "</ul><div class='article'><p>会议要求……</p></div><script>share()</script></body></html>").encode()
+    assert [r for r in s.parse_page(response_for(s, "https://www.changzhou.gov.cn/art/1.html", article))
+            if r.meta.get("playwright")] == []
+    filled = scripted_list(items="<li><a href='/art/2.html'>常州市2023年政府信息公开工作年度报告</a></li>")
+    out = list(s.parse_page(response_for(s, "https://www.changzhou.gov.cn/col/c77/index.html", filled)))
+    assert [r.meta.get("playwright") for r in out if r.meta.get("playwright")] == []
+    assert [r.meta["govcrawl_kind"] for r in out if r.url.endswith("/art/2.html")] == ["report"]
+
+
+def test_visible_data_endpoint_is_read_instead_of_rendering():
+    s = spider()
+    s.browser = "/usr/bin/chromium"
+    body = scripted_list(script="fetch('/api/nb/list.json?pageNo=1').then(r => r.json()).then(show)")
+    url = "https://www.changzhou.gov.cn/col/c77/index.html"
+    out = list(s.parse_page(response_for(s, url, body)))
+    assert [(r.url, r.meta.get("playwright")) for r in out if "api" in r.url] == [
+        ("https://www.changzhou.gov.cn/api/nb/list.json?pageNo=1", None)]
+    assert not any(r.meta.get("playwright") for r in out)
+    endpoint = out[-1]
+    empty = TextResponse(endpoint.url, body=b'{"data": {"list": []}}', encoding="utf-8", request=endpoint,
+                         headers={"Content-Type": "application/json"})
+    # the endpoint named no report: now the page goes to the browser
+    again = list(s.parse_page(empty))
+    assert [(r.url, r.meta.get("playwright")) for r in again] == [(url, True)]
+    answer = TextResponse(endpoint.url, body='{"data": {"list": [{"docTitle": "常州市2023年政府信息公開工作年度報告", '
+                          '"docUrl": "/art/9.html"}]}}'.encode(), encoding="utf-8", request=endpoint,
+                          headers={"Content-Type": "application/json"})
+    reports = [r for r in s.parse_page(answer) if r.meta["govcrawl_kind"] == "report"]
+    assert [r.url for r in reports] == ["https://www.changzhou.gov.cn/art/9.html"]
+
+
+def test_render_cap_per_portal(caplog):
+    s = spider(GOVCRAWL_MAX_RENDERS_PER_PORTAL=2)
+    s.browser = "/usr/bin/chromium"
+    rendered = []
+    for n in range(4):
+        url = f"https://www.changzhou.gov.cn/zfxxgk/ndbg/{n}/index.html"
+        rendered += [r for r in s.parse_page(response_for(s, url, scripted_list())) if r.meta.get("playwright")]
+    assert len(rendered) == 2
+    assert s.crawler.stats.get_value("govcrawl/portal/www.changzhou.gov.cn/renders_capped") == 2
+    assert sum("render cap reached" in record.getMessage() for record in caplog.records) == 1
+
+
+def test_report_page_with_a_generic_download_link_fetches_it():
+    s = spider()
+    body = ("<html><head><title>常州市2023年政府信息公开工作年度报告_常州市人民政府</title></head><body>"
+            "<h1>常州市2023年政府信息公开工作年度报告</h1><p>详见附件。</p>"
+            "<a href='/module/download/downfile.jsp?classid=0&filename=77'>点击下载</a>"
+            "<a href='/col/c1/index.html'>政务公开</a></body></html>").encode()
+    out = list(s.parse_report(response_for(s, "https://www.changzhou.gov.cn/art/3.html", body, kind="report")))
+    assert [(r.url.rsplit("/", 1)[1], r.meta["govcrawl_kind"], r.meta["report_page"]) for r in out] == [
+        ("downfile.jsp?classid=0&filename=77", "attachment", "https://www.changzhou.gov.cn/art/3.html")]
+    # it answers with a file labelled octet-stream: the item names the page, the file is the source
+    file = Response(out[0].url, body=b"%PDF-1.4 ...", request=out[0],
+                    headers={"Content-Type": "application/octet-stream",
+                             "Content-Disposition": "attachment; filename=report.pdf"})
+    item = next(s.parse_attachment(file))
+    assert (item["url"], item["source_url"]) == ("https://www.changzhou.gov.cn/art/3.html", out[0].url)
+
+
+def test_truncated_report_entries_in_a_report_list_are_followed():
+    s = spider()
+    body = ("<html><head><title>政府信息公开年报</title></head><body><ul>"
+            "<li><a href='/art/5.html'>常州市教育局2023年政府信息…</a></li>"
+            "<li><a href='/art/6.html'>常州市召开2023年度政府信息公开工作年度报告编制培训会</a></li>"
+            "</ul></body></html>").encode()
+    out = list(s.parse_page(response_for(s, "https://www.changzhou.gov.cn/col/c9/index.html", body)))
+    reports = [r.url.rsplit("/", 1)[1] for r in out if r.meta["govcrawl_kind"] == "report"]
+    assert reports == ["5.html"]
 
 
 def test_errors_are_counted_per_portal_and_logged_once():

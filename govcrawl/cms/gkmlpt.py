@@ -25,6 +25,8 @@ from scrapy import Request
 from scrapy.http import Response, TextResponse
 from scrapy.link import Link
 
+from govcrawl.discovery import clean_text
+
 _SID = re.compile(r"""\bSID\s*:\s*['"]?(\d+)""")
 _TREE = re.compile(r"\bTREE\s*:\s*(?=\[)")
 _API_PATH = re.compile(r"/gkmlpt/api/all/\d+")
@@ -86,7 +88,7 @@ def list_links(response: Response) -> list[Link]:
     prefix = _prefix(response.url)
     links = []
     for node in nodes:
-        name = str(node.get("name") or "")
+        name = clean_text(str(node.get("name") or ""))  # Traditional portals name it 年報
         if not _REPORT_CATEGORY.search(name):
             continue
         if node.get("jump_url"):

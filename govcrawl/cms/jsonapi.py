@@ -38,6 +38,7 @@ _CALLS = re.compile(
     r"""(?:\bfetch|\$\.(?:get|getJSON|post)|jQuery\.(?:get|getJSON|post)|axios(?:\.(?:get|post))?)\s*\(\s*"""
     r"""(?P<q>['"`])(?P<url>[^'"`\s]+)(?P=q)"""
     r"""|\.open\(\s*['"](?:GET|POST)['"]\s*,\s*(?P<q2>['"])(?P<url2>[^'"\s]+)(?P=q2)"""
+    r"""|\.src\s*=\s*(?P<q4>['"])(?P<url4>[^'"\s]+)(?P=q4)"""
     r"""|\burl\s*:\s*(?P<q3>['"])(?P<url3>[^'"\s]+)(?P=q3)""",
     re.I,
 )
@@ -88,7 +89,7 @@ def endpoints(script_text: str, base_url: str) -> list[str]:
     found: list[str] = []
     has_ajax = bool(_AJAX.search(script_text))
     for match in _CALLS.finditer(script_text):
-        url = match.group("url") or match.group("url2")
+        url = match.group("url") or match.group("url2") or match.group("url4")
         if url is None and has_ajax:
             url = match.group("url3")
         if not url or "${" in url or url.startswith(("#", "javascript:", "data:")) or _STATIC.search(url):

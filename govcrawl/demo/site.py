@@ -171,8 +171,8 @@ def _stable_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def _docx_table(document, grid) -> None:
-    # Lay the rowspan/colspan grid out on a rectangle, then merge.
+def _placed(grid) -> tuple[list[tuple[int, int, int, int, str]], int, int]:
+    """The rowspan/colspan grid laid out on a rectangle: (row, col, rowspan, colspan, text), rows, cols."""
     placed: list[tuple[int, int, int, int, str]] = []
     taken: set[tuple[int, int]] = set()
     for r, row in enumerate(grid):
@@ -185,8 +185,11 @@ def _docx_table(document, grid) -> None:
                 for dc in range(colspan):
                     taken.add((r + dr, c + dc))
             c += colspan
-    n_rows = max(r for r, _ in taken) + 1
-    n_cols = max(c for _, c in taken) + 1
+    return placed, max(r for r, _ in taken) + 1, max(c for _, c in taken) + 1
+
+
+def _docx_table(document, grid) -> None:
+    placed, n_rows, n_cols = _placed(grid)
     table = document.add_table(rows=n_rows, cols=n_cols)
     table.style = "Table Grid"
     for r, c, rowspan, colspan, text in placed:
@@ -194,6 +197,48 @@ def _docx_table(document, grid) -> None:
         if rowspan > 1 or colspan > 1:
             cell = cell.merge(table.cell(r + rowspan - 1, c + colspan - 1))
         cell.text = text
+
+
+# ------------------------------------------------------------------------- PDF
+def pdf_report(tables: dict, *, fmt: str, title: str) -> bytes:
+    """The report as a PDF with ruled tables and merged cells (reportlab, Adobe's STSong CJK font).
+
+    Deterministic (``invariant``), so a rebuilt web is byte-identical.
+    """
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    font = "STSong-Light"
+    if font not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(font))
+    text_style = ParagraphStyle("text", fontName=font, fontSize=10, leading=14, wordWrap="CJK")
+    cell_style = ParagraphStyle("cell", fontName=font, fontSize=6, leading=7.5, wordWrap="CJK")
+    out = io.BytesIO()
+    page = A4
+    doc = SimpleDocTemplate(out, pagesize=page, invariant=1, title=title, leftMargin=30, rightMargin=30,
+                            topMargin=30, bottomMargin=30)
+    story = [Paragraph(htmlmod.escape(title), ParagraphStyle("h", parent=text_style, fontSize=14, leading=20)),
+             Paragraph("一、总体情况", text_style), Paragraph(render.INTRO, text_style), Spacer(1, 8)]
+    for key, grid in render.grids(tables, fmt).items():
+        placed, n_rows, n_cols = _placed(grid)
+        data = [["" for _ in range(n_cols)] for _ in range(n_rows)]
+        commands = [("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]
+        for r, c, rowspan, colspan, text in placed:
+            data[r][c] = Paragraph(htmlmod.escape(text), cell_style) if text else ""
+            if rowspan > 1 or colspan > 1:
+                commands.append(("SPAN", (c, r), (c + colspan - 1, r + rowspan - 1)))
+        width = page[0] - 60
+        # the 三 table: three label columns, seven number columns; it must fit one page (merged cells do not split)
+        widths = [60, 60, 150] + [(width - 270) / 7] * 7 if key == "applications" else [width / n_cols] * n_cols
+        story += [Paragraph(render.T.SECTION_TITLES[key], text_style), Spacer(1, 4),
+                  Table(data, colWidths=widths, style=TableStyle(commands)), Spacer(1, 8)]
+    story += [Paragraph("五、存在的主要问题及改进情况", text_style), Paragraph("无。", text_style)]
+    doc.build(story)
+    return out.getvalue()
 
 
 # ------------------------------------------------------------------------- TRS

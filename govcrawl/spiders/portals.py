@@ -310,8 +310,8 @@ class PortalsSpider(scrapy.Spider):
                                                  extra_meta={"link_text": text})
                     if request is not None:
                         followed += 1
-                        if in_report_list and _YEAR_LINK.match(text):
-                            leads += 1  # a per-year sub-list: the reports are one level down
+                        if in_report_list and (_YEAR_LINK.match(text) or report_list_evidence(link.url, link_text=text)):
+                            leads += 1  # a per-year or 年报 sub-list: the reports are one level down
                         yield request
 
         # A list embedded as a frame is part of the page, not a step away from it.
