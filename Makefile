@@ -48,6 +48,7 @@ demo: setup
 	$(PY) -m govcrawl.demo $(ARGS)
 
 bench: setup
+	$(PY) bench/discovery_bench.py
 	$(PY) bench/extract_bench.py
 	$(PY) bench/crawl_bench.py
 	$(PY) bench/recrawl_bench.py

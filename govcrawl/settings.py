@@ -9,8 +9,10 @@ govcrawl's own knobs (override with ``-s NAME=VALUE``; documented in README):
   GOVCRAWL_CHROMIUM (env)   $GOVCRAWL_CHROMIUM or `which chromium`
                                     browser for JavaScript-only list pages; none → those
                                     pages are skipped with one WARNING and counted in stats
-  GOVCRAWL_RENDER_RETRY     True    when a list-looking page with <script> yields no links,
+  GOVCRAWL_RENDER_RETRY     True    when a start page with <script> is too bare to hold links,
                                     fetch it once more through the browser
+  GOVCRAWL_MAX_RENDERS_PER_PORTAL 20  browser renders per portal at most (report lists whose
+                                    entries a script fills; see README "When the browser is used")
   GOVCRAWL_MAX_LIST_PAGES   200     pagination cap per list (pages, not records)
   GOVCRAWL_OUTPUT_DIR       output  where the default JSON Lines feed goes
                                     (output/<spider>-<time>.jsonl); -o/-O replace it
@@ -33,6 +35,7 @@ NEWSPIDER_MODULE = "govcrawl.spiders"
 GOVCRAWL_MAX_DEPTH = 4
 GOVCRAWL_CONTACT_URL = "https://github.com/govcrawl/govcrawl"
 GOVCRAWL_RENDER_RETRY = True
+GOVCRAWL_MAX_RENDERS_PER_PORTAL = 20  # browser renders per portal at most; then script-filled lists are skipped
 GOVCRAWL_MAX_LIST_PAGES = 200
 GOVCRAWL_OUTPUT_DIR = "output"
 GOVCRAWL_RETRY_BACKOFF_BASE = 1.0
