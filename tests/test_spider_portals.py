@@ -168,8 +168,8 @@ def test_link_rich_start_page_without_disclosure_links_is_not_rendered():
 NAV = "".join(f"<li><a href='/col/c{n}/index.html'>栏目{n}</a></li>" for n in range(40))
 
 
-def scripted_list(title="政府信息公开工作年度报告_常州市人民政府", crumb="", script="render()", items=""):
-    return (f"<html><head><title>{title}</title></head><body><ul class='nav'>{NAV}</ul>{crumb}"
+def scripted_list(title="政府信息公开工作年度报告_常州市人民政府", crumb="", script="render()", items="", head=""):
+    return (f"<html><head><title>{title}</title>{head}</head><body><ul class='nav'>{NAV}</ul>{crumb}"
             f"<ul id='list'>{items}</ul><script>{script}</script></body></html>").encode()
 
 
@@ -179,6 +179,9 @@ def scripted_list(title="政府信息公开工作年度报告_常州市人民政
     ("https://www.changzhou.gov.cn/col/c77/index.html",
      scripted_list(title="常州市人民政府", crumb="<div class='position'>首页 &gt; 政府信息公開 &gt; 年<ruby>報"
                    "<rp>(</rp><rt>bào</rt><rp>)</rp></ruby></div>"), "a heading or breadcrumb"),
+    ("https://www.changzhou.gov.cn/col/c77/index.html",
+     scripted_list(title="常州市人民政府", head="<meta name='ColumnName' content='政府信息公开工作年度报告'>"),
+     "a heading or breadcrumb (政府信息公开工作年度报告)"),
 ])
 def test_report_list_with_nav_links_and_an_empty_list_is_rendered(url, body, why, caplog):
     caplog.set_level(logging.INFO)

@@ -18,7 +18,11 @@ portal's *looks* are drawn from the seed, one value per axis:
   ``[年报]`` tag, cut with ``…`` and the full title only in ``title=``, split
   into ``<span>``s, or cut with ``…`` and no ``title=`` at all;
 * ``column`` — whether the report column's URL says ``ndbg``/``gknb`` or is
-  a neutral ``/col/c123/`` (then only its title and breadcrumb tell).
+  a neutral ``/col/c123/``;
+* ``column_label`` — what names the column on its own page: the ``<title>``,
+  only the breadcrumb (the ``<title>`` is the site's name), or only the
+  ``<meta name="ColumnName">`` tag that the national guidelines for
+  government websites require.
 
 Per report, where the numbers live cycles through ``PLACEMENTS``: a page
 with the tables (each text layout of ``render``), a page with a PDF or DOCX
@@ -56,10 +60,12 @@ CHARSETS = ("utf-8", "gb2312", "meta_only")
 SCRIPTS = ("simplified", "traditional", "ruby")
 LINK_STYLES = ("plain", "date_prefix", "tag_prefix", "title_attr", "spans", "truncated")
 COLUMNS = ("named", "neutral")
+COLUMN_LABELS = ("title", "breadcrumb", "meta")
 PLACEMENTS = ("html", "text_layout", "pdf_attachment", "docx_attachment", "pdf_direct", "octet_stream",
               "generic_attachment_text")
 NOISE = ("解读", "通知", "news", "决算", "工作要点", "图解", "征求意见")
-AXES = {"family": FAMILIES, "charset": CHARSETS, "script": SCRIPTS, "link_style": LINK_STYLES, "column": COLUMNS}
+AXES = {"family": FAMILIES, "charset": CHARSETS, "script": SCRIPTS, "link_style": LINK_STYLES, "column": COLUMNS,
+        "column_label": COLUMN_LABELS}
 
 CITIES = ("安澜", "白沙", "宝丰", "长宁", "崇义", "大理", "德化", "东阳", "凤台", "富源", "固始", "广丰", "海安",
           "合浦", "鹤山", "洪雅", "华容", "怀远", "黄梅", "惠来", "建德", "江华", "金溪", "靖安", "开化", "兰溪",
@@ -119,7 +125,7 @@ class World:
 
 def looks_for(seed: int) -> dict:
     """The portal's look on every axis; consecutive seeds walk every value of every axis."""
-    strides = {"family": 1, "charset": 5, "script": 7, "link_style": 5, "column": 3}
+    strides = {"family": 1, "charset": 5, "script": 7, "link_style": 5, "column": 3, "column_label": 2}
     return {axis: values[(seed * strides[axis] + seed // len(values)) % len(values)]
             for axis, values in AXES.items()}
 
@@ -388,9 +394,15 @@ class _Builder:
             self.page(href, title, f"<h2>{title}</h2><p>{title}。</p>", breadcrumb=f"政府信息公开 &gt; {title}")
 
     def _column_page(self, path: str, list_html: str, *, head: str = "") -> None:
-        title = f"{self.column_name}_{self.city}人民政府"
+        if self.looks["column_label"] == "title":
+            title, crumb = f"{self.column_name}_{self.city}人民政府", f"政府信息公开 &gt; {self.column_name}"
+        elif self.looks["column_label"] == "breadcrumb":  # the site's name as <title>; the crumb tells
+            title, crumb = f"{self.city}人民政府", f"政府信息公开 &gt; {self.column_name}"
+        else:  # only the ColumnName meta tag of the national site guidelines names the column
+            title, crumb = f"{self.city}人民政府", "政府信息公开"
+            head += f'<meta name="ColumnName" content="{htmlmod.escape(self.script.text(self.column_name))}">'
         self.page(path, title, f'<div class="list">{list_html}</div>', head=head,
-                  breadcrumb=f'<a href="{self.gk}index.html">政府信息公开</a> &gt; {self.column_name}')
+                  breadcrumb=crumb.replace("政府信息公开", f'<a href="{self.gk}index.html">政府信息公开</a>', 1))
 
     def _chunks(self, entries: list[dict]) -> list[list[dict]]:
         per_page = self.rng.randint(3, 5)

@@ -245,9 +245,10 @@ class PortalsSpider(scrapy.Spider):
 
     @staticmethod
     def _headings(response: TextResponse) -> list[str]:
+        """Headings, the breadcrumb, and the ``ColumnName`` meta tag the national site guidelines require."""
         if not is_markup(response):
             return []
-        texts = []
+        texts = [clean_text(c) for c in response.xpath("//meta[@name='ColumnName']/@content").getall()[:1]]
         for element in response.xpath(_HEADINGS)[:12]:
             text = clean_text(" ".join(t.strip() for t in element.xpath(_TEXT).getall()))[:200]
             if text:
