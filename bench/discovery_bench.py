@@ -52,9 +52,8 @@ def crawl_worlds(worlds, workdir: Path, timeout: float = 900):
             for world, srv in zip(worlds, servers):
                 writer.writerow([world.name, srv.url(world.start)])
         out = workdir / "items.jsonl"
-        stats_file = workdir / "stats.json"
         cmd = [sys.executable, "-m", "scrapy", "crawl", "portals", "-a", f"portals={portals}", "-O", str(out),
-               "-s", f"GOVCRAWL_STATS_FILE={stats_file}"]
+               "-s", f"GOVCRAWL_LEDGER_PATH={workdir / 'ledger.csv'}"]
         for key, value in FAST.items():
             cmd += ["-s", f"{key}={value}"]
         started = time.monotonic()

@@ -331,6 +331,32 @@ def is_download_link(url: str, text: str | None) -> bool:
     return bool(_DOWNLOAD_TEXT.search(flat)) or bool(_DOWNLOAD_URL.search(urlsplit(url).path + "?" + urlsplit(url).query))
 
 
+# ------------------------------------------------------------ URL-space traps
+
+_DIGITS = re.compile(r"\d+")
+
+
+def url_shape(url: str) -> str:
+    """The URL with every number replaced: ``/cal?date=2024-01-02`` → ``/cal?date=#-#-#``.
+
+    A calendar or an ever-growing query makes endless URLs of one shape.
+    """
+    parts = urlsplit(url)
+    query = "&".join(sorted(_DIGITS.sub("#", pair) for pair in parts.query.split("&") if pair))
+    return f"{parts.hostname}{_DIGITS.sub('#', parts.path)}?{query}"
+
+
+def has_repeating_path(url: str, times: int = 3) -> bool:
+    """``/a/b/a/b/a/b/`` — relative links resolved against themselves, a classic crawler trap."""
+    segments = [s for s in urlsplit(url).path.split("/") if s]
+    for size in range(1, len(segments) // times + 1):
+        for start in range(len(segments) - size * times + 1):
+            chunk = segments[start:start + size]
+            if all(segments[start + k * size:start + (k + 1) * size] == chunk for k in range(1, times)):
+                return True
+    return False
+
+
 # ------------------------------------------------------------ attachments
 
 ATTACHMENT_FORMATS = ("pdf", "docx", "doc", "wps")
@@ -378,7 +404,7 @@ def looks_like_challenge(body: bytes, status: int = 200) -> bool:
         return True
     lowered = head.lower()
     has_script = "<script" in lowered
-    if status == 412 and has_script:
+    if status in (412, 521) and has_script:
         return True
     if len(body) < _SMALL_BODY and has_script:
         if script_redirect_target(body, "http://x/") is not None:

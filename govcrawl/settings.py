@@ -71,6 +71,10 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429, 412]
 RETRY_GIVE_UP_LOG_LEVEL = "WARNING"
 
 DOWNLOADER_MIDDLEWARES = {
+    # First of all: nothing leaves the portal's hosts, whatever redirect or refresh asked for it
+    # (before robots.txt, so a foreign host's robots.txt is not fetched either).
+    "govcrawl.middlewares.PortalScopeMiddleware": 50,
+    "govcrawl.middlewares.ListBudgetMiddleware": 60,
     # Same robots.txt rules; an unreachable robots.txt is one WARNING line instead of a traceback.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "govcrawl.middlewares.RobotsTxtMiddleware": 100,
@@ -82,6 +86,22 @@ DOWNLOADER_MIDDLEWARES = {
     # Above retry (sees responses first): a JS challenge answered with 412 is not retried.
     "govcrawl.middlewares.ChallengePageMiddleware": 590,
 }
+
+EXTENSIONS = {
+    # A SIGTERM/Ctrl-C stop waits GOVCRAWL_STOP_GRACE seconds for downloads in flight, not their whole timeout.
+    "govcrawl.extensions.FastStop": 100,
+}
+GOVCRAWL_STOP_GRACE = 3.0
+# Entry and list pages fail fast; reports and attachments get DOWNLOAD_TIMEOUT and RETRY_TIMES.
+GOVCRAWL_PAGE_TIMEOUT = 15
+GOVCRAWL_PAGE_RETRY_TIMES = 1
+# List budgets and URL-space traps (see README "Faults"): pages in a row without a new report
+# before a list is abandoned, and list pages of one URL shape (numbers masked) per portal.
+GOVCRAWL_LIST_BARREN_PAGES = 5
+GOVCRAWL_MAX_PAGES_PER_URL_SHAPE = 30
+# Anti-bot challenges: plain retries with back-off, then one patient browser attempt.
+GOVCRAWL_CHALLENGE_RETRIES = 2
+GOVCRAWL_CHALLENGE_TIMEOUT = 45
 
 # --- items ----------------------------------------------------------------
 ITEM_PIPELINES = {
@@ -120,6 +140,8 @@ if GOVCRAWL_CHROMIUM:
     PLAYWRIGHT_LAUNCH_OPTIONS["executable_path"] = GOVCRAWL_CHROMIUM
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 60 * 1000
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
+# The browser's navigations and sub-requests stay on the portals' hosts too.
+PLAYWRIGHT_ABORT_REQUEST = "govcrawl.browser.abort_offsite_request"
 
 # --- crawl state and Redis scale-out (govcrawl.state) ---
 # Incremental recrawls (govcrawl/state.py, docs/recrawl-and-scale.md): report pages and

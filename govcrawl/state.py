@@ -108,6 +108,14 @@ class CrawlState:
         """The item is in the feed: remember the report and the URLs that made it."""
         raise NotImplementedError
 
+    def find_alias(self, aliases: list[str]) -> str | None:
+        """The key of the report already known by one of ``aliases`` (its body hash, its identity)."""
+        raise NotImplementedError
+
+    def add_aliases(self, report_key: str, aliases: list[str]) -> None:
+        """Remember that ``aliases`` name the report ``report_key`` (first key wins)."""
+        raise NotImplementedError
+
     def count_urls(self) -> int:
         raise NotImplementedError
 
@@ -151,6 +159,11 @@ class SQLiteCrawlState(CrawlState):
                 report_hash TEXT NOT NULL,
                 url TEXT,
                 emitted_at REAL
+            );
+            -- another name of an emitted report: the hash of its bytes, or agency|year|title
+            CREATE TABLE IF NOT EXISTS aliases (
+                alias TEXT PRIMARY KEY,
+                report_key TEXT NOT NULL
             );
             """
         )
@@ -235,6 +248,19 @@ class SQLiteCrawlState(CrawlState):
             for record in urls:
                 self._upsert_url(record)
         self._claims.pop(report_key, None)
+
+    def find_alias(self, aliases: list[str]) -> str | None:
+        for alias in aliases:
+            row = self.conn.execute("SELECT report_key FROM aliases WHERE alias = ?", (alias,)).fetchone()
+            if row:
+                return row[0]
+        return None
+
+    def add_aliases(self, report_key: str, aliases: list[str]) -> None:
+        with self.conn:
+            self.conn.execute("BEGIN")
+            self.conn.executemany("INSERT OR IGNORE INTO aliases (alias, report_key) VALUES (?, ?)",
+                                  [(alias, report_key) for alias in aliases])
 
     def count_urls(self) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM urls").fetchone()[0]
@@ -342,6 +368,23 @@ class RedisCrawlState(CrawlState):
         for record in urls:
             pipe.hset(self._url_key(record.url), mapping=self._mapping(record))
         pipe.delete(self._claim_key(report_key))
+        pipe.execute()
+
+    def _alias_key(self, alias: str) -> str:
+        return f"{self.prefix}:alias:{alias}"
+
+    def find_alias(self, aliases: list[str]) -> str | None:
+        if not aliases:
+            return None
+        for found in self.server.mget([self._alias_key(a) for a in aliases]):
+            if found:
+                return found
+        return None
+
+    def add_aliases(self, report_key: str, aliases: list[str]) -> None:
+        pipe = self.server.pipeline(transaction=False)
+        for alias in aliases:
+            pipe.set(self._alias_key(alias), report_key, nx=True)  # first key wins, across workers too
         pipe.execute()
 
     def _pattern(self, suffix: str) -> str:

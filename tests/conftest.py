@@ -109,7 +109,8 @@ def crawl(rows: list[dict], workdir: Path, *, settings: dict | None = None, time
     out = workdir / "items.jsonl"
     cmd = [sys.executable, "-m", "scrapy", "crawl", "portals", "-a", f"portals={csv_path}", "-O", str(out)]
     # A fresh crawl state per run: a recrawl must not skip what an earlier test crawled.
-    state = {"GOVCRAWL_STATE_PATH": str(workdir / "crawl-state.sqlite3")}
+    state = {"GOVCRAWL_STATE_PATH": str(workdir / "crawl-state.sqlite3"),
+             "GOVCRAWL_LEDGER_PATH": str(workdir / "portals.ledger.csv")}
     for key, value in {**FAST_SETTINGS, **state, **(settings or {})}.items():
         cmd += ["-s", f"{key}={value}"]
     cmd += extra_args or []

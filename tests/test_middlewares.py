@@ -94,23 +94,69 @@ def test_connection_errors_retried_with_backoff():
     assert slept == [1.0]
 
 
-def test_challenge_page_is_ignored_and_counted():
-    c = crawler()
+CHALLENGE = b"<html><script>document.cookie='__jsl_clearance=1';location.href=location.pathname</script></html>"
+
+
+def challenge_middleware(**settings):
+    c = crawler(**settings)
     middleware = ChallengePageMiddleware.from_crawler(c)
+    slept = []
+
+    async def fake_sleep(seconds):
+        slept.append(seconds)
+
+    middleware.sleep = fake_sleep
+    return middleware, slept, c
+
+
+def test_challenge_is_asked_again_with_backoff_then_ignored_and_counted():
+    middleware, slept, c = challenge_middleware(GOVCRAWL_CHALLENGE_RETRIES=2)
     request = Request("http://www.hongze.gov.cn/", meta={"portal": "淮安市洪泽区"})
-    body = b"<html><script>document.cookie='__jsl_clearance=1';location.href=location.pathname</script></html>"
-    with pytest.raises(IgnoreRequest):
-        middleware.process_response(request, HtmlResponse(request.url, status=521, body=body, request=request))
+    for attempt in (1, 2):
+        again = asyncio.run(middleware.process_response(
+            request, HtmlResponse(request.url, status=521, body=CHALLENGE, request=request)))
+        assert isinstance(again, Request) and again.dont_filter
+        assert again.meta["govcrawl_challenge_tries"] == attempt
+        request = again
+    assert slept == [1.0, 2.0]
+    with pytest.raises(IgnoreRequest):  # no browser on this spider: give up
+        asyncio.run(middleware.process_response(
+            request, HtmlResponse(request.url, status=521, body=CHALLENGE, request=request)))
     assert request.meta["govcrawl_challenge"] is True
-    assert c.stats.get_value("govcrawl/challenge_pages") == 1
-    assert c.stats.get_value("govcrawl/portal/淮安市洪泽区/challenges") == 1
+    assert c.stats.get_value("govcrawl/challenge_pages") == 3
+    assert c.stats.get_value("govcrawl/portal/淮安市洪泽区/challenges") == 3
+    assert c.stats.get_value("govcrawl/portal/淮安市洪泽区/challenge_failed") == 1
+
+
+def test_challenge_goes_to_the_browser_after_plain_retries():
+    from govcrawl.spiders.portals import PortalsSpider
+
+    c = get_crawler(PortalsSpider, {"GOVCRAWL_CHALLENGE_RETRIES": 0, "GOVCRAWL_CHALLENGE_TIMEOUT": 30})
+    c.spider = c._create_spider(urls="http://www.hongze.gov.cn/")
+    c.spider.browser = "/usr/bin/chromium"
+    middleware = ChallengePageMiddleware.from_crawler(c)
+    request = Request("http://www.hongze.gov.cn/art/1.html", callback=c.spider.parse_report,
+                      meta={"portal": "www.hongze.gov.cn", "govcrawl_kind": "report"})
+    browser = asyncio.run(middleware.process_response(
+        request, HtmlResponse(request.url, status=412, body=CHALLENGE, request=request)))
+    assert browser.meta["playwright"] and browser.meta["govcrawl_challenge_browser"]
+    assert browser.callback == c.spider.challenge_passed
+    assert browser.meta["govcrawl_original"]["url"] == request.url
+    # the browser came back with the real page: passed on to the spider
+    real = HtmlResponse(request.url, status=412, body=b"<html><body>" + b"x" * 3000 + b"</body></html>",
+                        request=browser)
+    assert asyncio.run(middleware.process_response(browser, real)) is real
+    # … or still with the stub: a failure, counted
+    with pytest.raises(IgnoreRequest):
+        asyncio.run(middleware.process_response(browser, HtmlResponse(request.url, body=CHALLENGE, request=browser)))
+    assert c.stats.get_value("govcrawl/portal/www.hongze.gov.cn/challenge_failed") == 1
 
 
 def test_ordinary_page_passes_challenge_check():
     middleware = ChallengePageMiddleware.from_crawler(crawler())
     request = Request("http://a.gov.cn/")
     response = HtmlResponse(request.url, body=b"<html><body>" + b"x" * 3000 + b"</body></html>", request=request)
-    assert middleware.process_response(request, response) is response
+    assert asyncio.run(middleware.process_response(request, response)) is response
 
 
 def test_meta_refresh_stub_followed_once_and_counted():

@@ -214,3 +214,36 @@ def test_document_item_never_dumps_its_body():
     item = document(body=b"%PDF" + b"x" * 10000)
     assert "xxxx" not in repr(item)
     assert "<10004 bytes>" in repr(item)
+
+
+def test_same_report_under_a_new_url_is_known_across_runs(tmp_path):
+    from scrapy.exceptions import DropItem
+    from scrapy.utils.test import get_crawler
+
+    from govcrawl.pipelines.state import CrawlStatePipeline, report_hash
+    from govcrawl.spiders.portals import PortalsSpider
+
+    def run():
+        crawler = get_crawler(PortalsSpider, {"GOVCRAWL_STATE_PATH": str(tmp_path / "state.sqlite3")})
+        crawler.spider = crawler._create_spider(urls="https://www.example.gov.cn/")
+        return CrawlStatePipeline.from_crawler(crawler)
+
+    def report(url, sha="ab" * 32, title="某市2023年政府信息公开工作年度报告"):
+        return {"url": url, "portal": "p", "title": title, "agency": "某市", "year": 2023, "format": "2021",
+                "provenance": {"source_url": url, "content_sha256": sha, "fetched_at": "2026-01-01T00:00:00Z"},
+                "tables": {"applications": {"new_requests": {"total": 3}}}, "checks": [], "warnings": []}
+
+    first = run()
+    item = first.process_item(report("https://www.example.gov.cn/a.html"))
+    assert item["change"] == "new"
+    first.item_scraped(item)
+    # a second run finds the same bytes at a new address: not new, not emitted
+    second = run()
+    with pytest.raises(DropItem, match="known as https://www.example.gov.cn/a.html"):
+        second.process_item(report("https://www.example.gov.cn/b.html"))
+    # same agency, year and title, other bytes and other tables: the known report, updated
+    changed = report("https://www.example.gov.cn/c.html", sha="cd" * 32)
+    changed["tables"]["applications"]["new_requests"]["total"] = 4
+    item = second.process_item(changed)
+    assert item["change"] == "updated"
+    assert report_hash(report("https://x/1.html")) == report_hash(report("https://y/2.html"))

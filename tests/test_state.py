@@ -376,3 +376,14 @@ def test_state_cli_on_a_missing_file_creates_nothing(tmp_path, capsys):
     assert main(["reset", "--uri", f"sqlite:///{path}"]) == 0
     assert not path.exists()
     assert "no crawl state" in capsys.readouterr().out
+
+
+def test_aliases_name_a_report_across_runs_first_key_wins(backend):
+    state = backend()
+    assert state.find_alias(["sha256:aa", "identity:某局|2023|某局2023年报告"]) is None
+    state.add_aliases("http://a/old.html", ["sha256:aa", "identity:某局|2023|某局2023年报告"])
+    state.add_aliases("http://a/new.html", ["sha256:aa"])  # a later URL does not take the name over
+    state = backend()  # a later run
+    assert state.find_alias(["sha256:zz", "identity:某局|2023|某局2023年报告"]) == "http://a/old.html"
+    assert state.find_alias(["sha256:aa"]) == "http://a/old.html"
+    assert state.find_alias([]) is None

@@ -47,7 +47,7 @@ Server behaviour:
   first) or an ``If-Modified-Since`` not older than Last-Modified gets
   ``304``.  ``DemoServer(site, conditional=False)`` turns all of that off.
 * ``/robots.txt`` allows everything unless the site has its own.
-* The bytes ``@@PORT@@`` in a body are replaced by the server's port when
+* The bytes ``@@PORT@@`` in a body or a header (``Location``) are replaced by the server's port when
   served — that is how a committed page links to ``http://localhost:@@PORT@@/``,
   the same server under another host name (off-site for a crawler that was
   given ``127.0.0.1``).
@@ -462,7 +462,8 @@ class DemoServer:
         if res is None:
             return 404, {"Content-Type": "text/html"}, b"<html><body><h1>404 Not Found</h1></body></html>"
         out = self._substitute(res.body)
-        out_headers = dict(res.headers)
+        out_headers = {k: self._substitute(v.encode("latin-1")).decode("latin-1") if isinstance(v, str) else v
+                       for k, v in res.headers.items()}
         if res.status == 200 and self.conditional:
             etag = '"%s"' % hashlib.sha1(out).hexdigest()[:20]
             out_headers["ETag"] = etag

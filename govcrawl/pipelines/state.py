@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,16 +33,37 @@ from scrapy.exceptions import DropItem, NotConfigured
 from govcrawl.middlewares_state import find_state_middleware
 from govcrawl.state import CLAIMED, UNCHANGED, CrawlState, UrlRecord, full_recrawl, now, state_for
 
-# Fetch metadata: differs on every download of the same report.
-VOLATILE_TOP = frozenset({"change"})
+# Fetch metadata: differs on every download of the same report, and on every URL it is found at
+# (a report moved to a new address is the same report: see report_aliases).
+VOLATILE_TOP = frozenset({"change", "url", "portal"})
 VOLATILE_PROVENANCE = frozenset(
-    {"fetched_at", "etag", "http_last_modified", "content_sha256", "referer"}
+    {"fetched_at", "etag", "http_last_modified", "content_sha256", "referer", "source_url", "archive"}
 )
 
 
 def report_key(item: Any) -> str:
     adapter = ItemAdapter(item)
     return adapter.get("url") or (adapter.get("provenance") or {}).get("source_url")
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def report_aliases(item: Any) -> list[str]:
+    """Other names of the same report: the hash of the downloaded bytes, and agency|year|title.
+
+    A report moved to a new URL (a CMS migration, a second column linking a
+    copy) keeps them, so the state knows it across crawls.
+    """
+    adapter = ItemAdapter(item)
+    aliases = []
+    sha = (adapter.get("provenance") or {}).get("content_sha256")
+    if sha:
+        aliases.append(f"sha256:{sha}")
+    agency, year, title = adapter.get("agency"), adapter.get("year"), adapter.get("title")
+    if agency and year and title:
+        aliases.append(f"identity:{agency}|{year}|{_SPACES.sub('', str(title))}")
+    return aliases
 
 
 def report_hash(item: Any) -> str:
@@ -59,6 +81,8 @@ class _Pending:
     item: Any
     report_hash: str
     urls: list[UrlRecord] = field(default_factory=list)
+    claim_key: str = ""  # the key the state knows the report by (an earlier URL of it, or its own)
+    aliases: list[str] = field(default_factory=list)
 
 
 class CrawlStatePipeline:
@@ -86,8 +110,16 @@ class CrawlStatePipeline:
             return item
         digest = report_hash(item)
         full = full_recrawl(self.crawler, self.crawler.spider)
-        status = self.state.claim_report(key, digest, full=full)
-        urls = self._url_records(adapter, key, digest)
+        aliases = report_aliases(item)
+        claim_key = key
+        if self.state.get_report(key) is None:
+            known = self.state.find_alias(aliases)
+            if known and known != key:
+                # the same report (same bytes, or same agency/year/title) emitted earlier under another URL
+                claim_key = known
+                self.stats.inc_value("govcrawl/state/known_under_other_url")
+        status = self.state.claim_report(claim_key, digest, full=full)
+        urls = self._url_records(adapter, key, digest, claim_key)
         if status == CLAIMED:
             self.stats.inc_value("govcrawl/state/claimed_elsewhere")
             raise DropItem(f"report is being emitted by another worker: {key}", log_level="DEBUG")
@@ -95,14 +127,15 @@ class CrawlStatePipeline:
             self.stats.inc_value("govcrawl/state/unchanged")
             for record in urls:  # fetched again: restart its recheck clock
                 self.state.put_url(record)
-            raise DropItem(f"report unchanged since last crawl: {key}", log_level="DEBUG")
+            raise DropItem(f"report unchanged since last crawl: {key}"
+                           + (f" (known as {claim_key})" if claim_key != key else ""), log_level="DEBUG")
         adapter["change"] = status
         # (a full run's unchanged reports are not counted as govcrawl/state/unchanged: that one means dropped)
         self.stats.inc_value(f"govcrawl/state/{'unchanged_reemitted' if status == UNCHANGED else status}")
-        self.pending[key] = _Pending(item, digest, urls)
+        self.pending[key] = _Pending(item, digest, urls, claim_key, aliases)
         return item
 
-    def _url_records(self, adapter: ItemAdapter, key: str, digest: str) -> list[UrlRecord]:
+    def _url_records(self, adapter: ItemAdapter, key: str, digest: str, claim_key: str) -> list[UrlRecord]:
         provenance = adapter.get("provenance") or {}
         source_url = provenance.get("source_url")
         mw = find_state_middleware(self.crawler)
@@ -126,7 +159,7 @@ class CrawlStatePipeline:
             )
             known.add(url)
         for record in records:
-            record.report_key, record.report_hash = key, digest
+            record.report_key, record.report_hash = claim_key, digest
         return records
 
     def item_scraped(self, item: Any, response: Any = None, spider: Any = None) -> None:
@@ -136,7 +169,8 @@ class CrawlStatePipeline:
             return
         del self.pending[key]
         self._flush_feeds()
-        self.state.record_report(key, pending.report_hash, pending.urls, now())
+        self.state.record_report(pending.claim_key, pending.report_hash, pending.urls, now())
+        self.state.add_aliases(pending.claim_key, pending.aliases)
         self.stats.inc_value("govcrawl/state/recorded")
 
     def item_dropped(self, item: Any, response: Any = None, exception: Any = None, spider: Any = None) -> None:
@@ -150,7 +184,7 @@ class CrawlStatePipeline:
         pending = self.pending.get(key) if key else None
         if pending is not None and pending.item is item:
             del self.pending[key]
-            self.state.release_report(key)
+            self.state.release_report(pending.claim_key)
 
     def _flush_feeds(self) -> None:
         """Push the FeedExporter's buffered lines to the OS before recording them as done."""
@@ -169,6 +203,6 @@ class CrawlStatePipeline:
                         pass
 
     def close_spider(self) -> None:
-        for key in list(self.pending):
-            self.state.release_report(key)
+        for pending in list(self.pending.values()):
+            self.state.release_report(pending.claim_key)
         self.pending.clear()

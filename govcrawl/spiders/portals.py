@@ -22,14 +22,18 @@ encoding repair); only list pages may go through Chromium.
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
 import re
+from datetime import datetime, timezone
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import Request, signals
+from scrapy.utils.request import request_from_dict
 from scrapy.http import Response, TextResponse
 from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.exceptions import (
@@ -53,9 +57,12 @@ from govcrawl.discovery import (
     is_look_alike,
     is_report_title,
     is_truncated_report_title,
+    has_repeating_path,
     link_score,
     report_list_evidence,
+    url_shape,
 )
+from govcrawl import browser as browser_scope
 from govcrawl.items import DocumentItem, utc_timestamp
 from govcrawl.portal_list import (
     Portal,
@@ -132,6 +139,20 @@ class PortalsSpider(scrapy.Spider):
         spider.rendered: set[str] = set()  # list URLs already sent to the browser
         spider.list_reports = Counter()  # list URL → report links found on it (plain, endpoints or browser)
         spider.endpoints_pending = Counter()  # list URL → its data endpoints not answered yet
+        # List budgets and traps (see _paginate and _list_link_allowed)
+        spider.barren_pages = settings.getint("GOVCRAWL_LIST_BARREN_PAGES", 5)
+        spider.max_per_shape = settings.getint("GOVCRAWL_MAX_PAGES_PER_URL_SHAPE", 30)
+        spider.list_pages: dict[str, set[str]] = {}  # list root → distinct pages asked for
+        spider.list_barren = Counter()  # list root → pages in a row without a new report link
+        spider.stopped_lists: set[str] = set()
+        spider.seen_report_urls: set[str] = set()
+        spider.shapes = Counter()  # (portal, URL shape) → list pages asked for
+        # Pages that are not reports fail fast: reports get Scrapy's full timeout and retries.
+        spider.page_timeout = settings.getfloat("GOVCRAWL_PAGE_TIMEOUT", 15)
+        spider.page_retry_times = settings.getint("GOVCRAWL_PAGE_RETRY_TIMES", 1)
+        spider.entry_errors: dict[str, str] = {}
+        spider.last_errors: dict[str, str] = {}
+        spider.list_evidence_seen = Counter()  # portal → pages that were report lists
         spider.browser = browser_executable(settings)
         crawler.signals.connect(spider.count_scraped_report, signal=signals.item_scraped)
         return spider
@@ -151,20 +172,68 @@ class PortalsSpider(scrapy.Spider):
 
     def closed(self, reason: str) -> None:
         stats = self.crawler.stats
-        for name in self.portals:
+        if browser_scope.REFUSED:
+            stats.set_value("govcrawl/offsite/browser", len(browser_scope.REFUSED))
+        rows = []
+        for name, portal in self.portals.items():
             counts = {}
             for counter in SUMMARY_COUNTERS:
                 key = f"govcrawl/portal/{name}/{counter}"
                 counts[counter] = stats.get_value(key, 0)
                 stats.set_value(key, counts[counter])
+            status = self.portal_status(name)
+            stats.set_value(f"govcrawl/portal/{name}/status", status)
             self.logger.info(
-                "Portal %s: %d pages fetched, %d reports, %d with failed checks, %d errors",
+                "Portal %s: %d pages fetched, %d reports, %d with failed checks, %d errors — %s",
                 name,
                 counts["pages"],
                 counts["reports"],
                 counts["checks_failed"],
                 counts["errors"],
+                status,
             )
+            rows.append({"portal": name, "url": portal.url, "status": status, **counts,
+                         "renders": stats.get_value(f"govcrawl/portal/{name}/renders", 0),
+                         "challenges": stats.get_value(f"govcrawl/portal/{name}/challenges", 0),
+                         "last_error": self.last_errors.get(name, "")})
+        self._write_ledger(rows)
+
+    def portal_status(self, name: str) -> str:
+        """One word on how a portal went, for a user running thousands: what needs attention."""
+        stats = self.crawler.stats
+        get = lambda counter: stats.get_value(f"govcrawl/portal/{name}/{counter}", 0)  # noqa: E731
+        if name in self.entry_errors:
+            return self.entry_errors[name]
+        if get("reports"):
+            return "ok"
+        if get("challenges") and not get("challenge_passed"):
+            return "blocked: anti-bot challenge"
+        if get("render_skipped"):
+            return "JS list, no browser"
+        if self.list_evidence_seen[name]:
+            return "report column found, no reports"
+        return "no report column found"
+
+    def _write_ledger(self, rows: list[dict]) -> None:
+        """``output/portals-<time>.csv`` (``GOVCRAWL_LEDGER_PATH``): one row per portal, written at the end."""
+        settings = self.crawler.settings
+        path = settings.get("GOVCRAWL_LEDGER_PATH")
+        if path == "":
+            return
+        if not path:
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+            path = str(Path(settings.get("GOVCRAWL_OUTPUT_DIR") or "output") / f"portals-{stamp}.csv")
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "w", newline="", encoding="utf-8") as file:
+                writer = csv.DictWriter(file, fieldnames=list(rows[0]) if rows else ["portal"])
+                writer.writeheader()
+                writer.writerows(rows)
+        except OSError as exc:
+            self.logger.warning("Could not write the portal ledger %s: %s", path, exc)
+            return
+        self.crawler.stats.set_value("govcrawl/ledger", path)
+        self.logger.info("Portal ledger: %s", path)
 
     # ------------------------------------------------------------ requests
 
@@ -175,7 +244,8 @@ class PortalsSpider(scrapy.Spider):
                       priority: int = 0, render: bool | None = None, dont_filter: bool = False,
                       extra_meta: dict | None = None, request: Request | None = None) -> Request | None:
         """An entry/list request, through the browser when this portal needs one."""
-        meta = {"govcrawl_kind": kind, "portal": portal.name, "govcrawl_depth": depth, "govcrawl_list_page": list_page}
+        meta = {"govcrawl_kind": kind, "portal": portal.name, "govcrawl_depth": depth, "govcrawl_list_page": list_page,
+                "download_timeout": self.page_timeout, "max_retry_times": self.page_retry_times}
         meta.update(extra_meta or {})
         use_browser = self._uses_browser(portal, kind) if render is None else render
         if use_browser:
@@ -204,6 +274,7 @@ class PortalsSpider(scrapy.Spider):
         )
 
     async def start(self):
+        browser_scope.allow_portals(self.scopes.values())
         if not self.browser and (self.render_retry or any(p.render for p in self.portals.values())):
             self.logger.warning(
                 "No Chromium found (set GOVCRAWL_CHROMIUM or install chromium): JavaScript-only list pages "
@@ -283,27 +354,30 @@ class PortalsSpider(scrapy.Spider):
         evidence = meta.get("govcrawl_report_list") or report_list_evidence(
             list_url, title=title, headings=self._headings(response), link_text=meta.get("link_text"))
         in_report_list = bool(evidence)
+        if in_report_list:
+            self.list_evidence_seen[portal.name] += 1
         families = families_for(response)
-        followed = reports = leads = 0
-        seen: set[str] = set()
+        followed = reports = leads = new_reports = 0
+        # the list's own other pages are paged (within its budget), never followed as new lists
+        pages = [page for family in families for page in family.next_pages(response, self.max_list_pages)]
+        seen: set[str] = {page.url for page in pages}
         for family in families:
             for link in family.list_links(response):
                 if link.url in seen or not scope.allows(link.url):
                     continue
                 seen.add(link.url)
                 text = clean_text(link.text)
-                if attachment_format(link.url):
-                    if is_report_title(text) or (in_report_list and text and not is_look_alike(text)):
-                        yield self._report_request(link.url, portal, list_url, text, depth + 1)
-                        followed += 1
-                        reports += 1
-                    continue
-                if is_report_title(text) or (in_report_list and is_truncated_report_title(text)):
+                is_file = attachment_format(link.url)
+                if (is_report_title(text) or (in_report_list and is_truncated_report_title(text))
+                        or (is_file and in_report_list and text and not is_look_alike(text))):
                     yield self._report_request(link.url, portal, list_url, text, depth + 1)
                     followed += 1
                     reports += 1
+                    if link.url not in self.seen_report_urls:
+                        self.seen_report_urls.add(link.url)
+                        new_reports += 1
                     continue
-                if depth + 1 > self.max_depth:
+                if is_file or depth + 1 > self.max_depth or not self._list_link_allowed(link.url, portal):
                     continue
                 score = link_score(link.url, text, in_report_list=in_report_list)
                 if score > 0:
@@ -327,19 +401,10 @@ class PortalsSpider(scrapy.Spider):
                     leads += 1
                     yield request
 
-        list_page = meta.get("govcrawl_list_page", 0)
-        if list_page + 1 < self.max_list_pages:
-            for family in families:
-                for page in family.next_pages(response, self.max_list_pages):
-                    extra = {"govcrawl_report_list": evidence or None}
-                    if page.method != "GET":
-                        extra["govcrawl_list_url"] = list_url
-                    request = self._page_request(page.url, portal, "list", depth, list_page=list_page + 1,
-                                                 extra_meta=extra, request=page)
-                    if request is not None:
-                        followed += 1
-                        leads += 1
-                        yield request
+        for request in self._paginate(response, portal, pages, evidence, new_reports):
+            followed += 1
+            leads += 1
+            yield request
 
         self.list_reports[list_url] += reports
         if meta.get("govcrawl_endpoint"):
@@ -350,6 +415,72 @@ class PortalsSpider(scrapy.Spider):
             retry = self._render_retry(response, portal, title)
             if retry is not None:
                 yield retry
+
+    # ------------------------------------------------------------ list budgets and traps
+
+    def _paginate(self, response: TextResponse, portal: Portal, next_pages: list[Request], evidence,
+                  new_reports: int):
+        """The list's other pages, within its budget.
+
+        A list is known by its first page (``govcrawl_list_root``).  It stops
+        at ``GOVCRAWL_MAX_LIST_PAGES`` distinct pages, however its pager
+        fans out, and after ``GOVCRAWL_LIST_BARREN_PAGES`` pages in a row that
+        named no report link not seen before; pages of a stopped list still
+        queued are dropped before download (``ListBudgetMiddleware``).
+        """
+        meta = response.meta
+        root = meta.get("govcrawl_list_root") or response.url
+        pages = self.list_pages.setdefault(root, {root})
+        if root in self.stopped_lists:
+            return
+        if meta.get("govcrawl_list_page", 0) > 0:
+            self.list_barren[root] = 0 if new_reports else self.list_barren[root] + 1
+            if self.list_barren[root] >= self.barren_pages:
+                self._stop_list(root, portal, f"{self.list_barren[root]} pages in a row without a new report "
+                                              f"(GOVCRAWL_LIST_BARREN_PAGES={self.barren_pages})")
+                return
+        list_page = meta.get("govcrawl_list_page", 0)
+        if list_page + 1 >= self.max_list_pages:
+            return
+        for page in next_pages:
+            if page.url in pages:
+                continue
+            if len(pages) >= self.max_list_pages:
+                self._stop_list(root, portal, f"page cap reached (GOVCRAWL_MAX_LIST_PAGES={self.max_list_pages})")
+                return
+            pages.add(page.url)
+            extra = {"govcrawl_report_list": evidence or None, "govcrawl_list_root": root}
+            if page.method != "GET":
+                extra["govcrawl_list_url"] = meta.get("govcrawl_list_url") or response.url
+            request = self._page_request(page.url, portal, "list", meta.get("govcrawl_depth", 0),
+                                         list_page=list_page + 1, extra_meta=extra, request=page)
+            if request is not None:
+                yield request
+
+    def _stop_list(self, root: str, portal: Portal, why: str) -> None:
+        if root in self.stopped_lists:
+            return
+        self.stopped_lists.add(root)
+        self.crawler.stats.inc_value("govcrawl/lists/stopped")
+        self._count(portal.name, "lists_stopped")
+        self.logger.info("[%s] stopped paging the list %s: %s (%d pages asked for)", portal.name, root, why,
+                         len(self.list_pages.get(root, ())))
+
+    def _list_link_allowed(self, url: str, portal: Portal) -> bool:
+        """Not a URL-space trap: no path that repeats itself, and not the Nth page of one URL shape."""
+        if has_repeating_path(url):
+            self.crawler.stats.inc_value("govcrawl/traps/repeating_path")
+            return False
+        key = (portal.name, url_shape(url))
+        if self.shapes[key] >= self.max_per_shape:
+            if self.shapes[key] == self.max_per_shape:
+                self.shapes[key] += 1  # log once per shape
+                self.crawler.stats.inc_value("govcrawl/traps/url_shape")
+                self.logger.info("[%s] not following more links shaped like %s: %d already "
+                                 "(GOVCRAWL_MAX_PAGES_PER_URL_SHAPE)", portal.name, key[1], self.max_per_shape)
+            return False
+        self.shapes[key] += 1
+        return True
 
     # ------------------------------------------------------------ lists that scripts fill
 
@@ -491,6 +622,40 @@ class PortalsSpider(scrapy.Spider):
         self._count(response.meta["portal"], "pages")
         yield self._document(response, kind="attachment", url=response.meta.get("report_page"))
 
+    # ------------------------------------------------------------ anti-bot challenges
+
+    async def challenge_passed(self, response: Response):
+        """The browser got past a challenge: take its cookies for this host and ask for the page again, plain."""
+        page = response.meta.get("playwright_page")
+        host = urlsplit(response.url).hostname or ""
+        cookies = []
+        if page is not None:
+            try:
+                cookies = [c for c in await page.context.cookies(response.url)
+                           if host.endswith((c.get("domain") or host).lstrip("."))]
+            finally:
+                await page.close()
+        self._count(response.meta.get("portal"), "challenge_passed")
+        self.logger.info("[%s] passed the challenge at %s in the browser (%d cookies kept)",
+                         response.meta.get("portal"), response.url, len(cookies))
+        original = request_from_dict(response.meta["govcrawl_original"], spider=self)
+        meta = {**original.meta, "govcrawl_challenge_browser_tried": True, "govcrawl_challenge_tries": 99}
+        yield original.replace(cookies={c["name"]: c["value"] for c in cookies}, meta=meta, dont_filter=True)
+
+    async def challenge_failed(self, failure):
+        page = failure.request.meta.get("playwright_page")
+        if page is not None:
+            await page.close()
+        original = failure.request.meta.get("govcrawl_original") or {}
+        request = failure.request
+        if original:
+            request.meta["govcrawl_kind"] = (original.get("meta") or {}).get("govcrawl_kind")
+        request.meta["govcrawl_challenge"] = True
+        if not failure.check(IgnoreRequest):
+            self._count(request.meta.get("portal"), "challenge_failed")
+        for follow_up in self.on_error(failure) or ():
+            yield follow_up
+
     # ------------------------------------------------------------ errors
 
     def on_error(self, failure):
@@ -513,9 +678,15 @@ class PortalsSpider(scrapy.Spider):
         elif failure.check(DownloadTimeoutError, TimeoutError, TCPTimedOutError):
             reason = "timeout"
         elif request.meta.get("govcrawl_challenge"):
-            reason = "anti-bot challenge"
+            reason = "blocked: anti-bot challenge"
+        elif re.search(r"SSL|TLS|certificate|handshake", f"{failure.type.__name__} {failure.value}", re.I):
+            reason = "TLS"
         else:
             reason = f"{failure.type.__name__}: {failure.value}"
+        if portal in self.portals:
+            self.last_errors[portal] = f"{request.url}: {reason}"
+            if request.meta.get("govcrawl_kind") == "entry":
+                self.entry_errors[portal] = {"DNS lookup failed": "DNS"}.get(reason, reason)
         self._count(portal, "errors")
         self.crawler.stats.inc_value(f"govcrawl/errors/{reason.split(':')[0].replace(' ', '_')}")
         self.logger.warning("[%s] %s %s: %s", portal, request.meta.get("govcrawl_kind", "request"), request.url, reason)
