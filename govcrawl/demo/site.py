@@ -173,20 +173,7 @@ def _stable_zip(data: bytes) -> bytes:
 
 def _docx_table(document, grid) -> None:
     # Lay the rowspan/colspan grid out on a rectangle, then merge.
-    placed: list[tuple[int, int, int, int, str]] = []
-    taken: set[tuple[int, int]] = set()
-    for r, row in enumerate(grid):
-        c = 0
-        for text, rowspan, colspan in row:
-            while (r, c) in taken:
-                c += 1
-            placed.append((r, c, rowspan, colspan, text))
-            for dr in range(rowspan):
-                for dc in range(colspan):
-                    taken.add((r + dr, c + dc))
-            c += colspan
-    n_rows = max(r for r, _ in taken) + 1
-    n_cols = max(c for _, c in taken) + 1
+    placed, n_rows, n_cols = render.place(grid)
     table = document.add_table(rows=n_rows, cols=n_cols)
     table.style = "Table Grid"
     for r, c, rowspan, colspan, text in placed:
