@@ -29,7 +29,10 @@ from __future__ import annotations
 
 import ctypes
 import re
+import struct
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
+from operator import itemgetter
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -46,15 +49,14 @@ Y_TOLERANCE = 3.0  # characters whose tops differ by up to this are one line
 
 _PAGE_NUMBER = re.compile(r"[-—–\s]*\d+[-—–\s]*")  # "- 3 -"
 # Characters that are not text: NUL, and what pdfium reports for unmappable glyphs.
-_NOT_TEXT = frozenset((0, 0xFFFE, 0xFFFF))
+_NOT_TEXT = frozenset("\x00\ufffe\uffff")
 
 _PATH = pdfium_c.FPDF_PAGEOBJ_PATH
 _FORM = pdfium_c.FPDF_PAGEOBJ_FORM
 _IMAGE = pdfium_c.FPDF_PAGEOBJ_IMAGE
+_TEXT = pdfium_c.FPDF_PAGEOBJ_TEXT
 _LINETO = pdfium_c.FPDF_SEGMENT_LINETO
 _MOVETO = pdfium_c.FPDF_SEGMENT_MOVETO
-
-_IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 
 
 def layout_from_pdf(body: bytes) -> Layout:
@@ -128,6 +130,13 @@ def _read_page(document: pdfium.PdfDocument, index: int, layout: Layout) -> tupl
     return len(chars), images
 
 
+def _upright(l, b, r, t):
+    return (l, -t, r, -b)
+
+
+_UPRIGHT = _upright
+
+
 def _display_transform(rotation: int):
     """(x0, y0, x1, y1) in PDF user space → (x0, top, x1, bottom) as the page is displayed."""
     if rotation == 90:
@@ -136,11 +145,14 @@ def _display_transform(rotation: int):
         return lambda l, b, r, t: (-r, b, -l, t)
     if rotation == 270:
         return lambda l, b, r, t: (-t, -r, -b, -l)
-    return lambda l, b, r, t: (l, -t, r, -b)
+    return _UPRIGHT
 
 
-# A character: (x0, top, x1, bottom, text); text " " for a real space in the PDF.
+# A character: (x0, top, x1, bottom, text, x middle, y middle); text " " for a real space in the PDF.
 Char = tuple
+_X0 = itemgetter(0)
+_TOP = itemgetter(1)
+_Y_MIDDLE = itemgetter(6)
 
 
 def _page_chars(textpage, to_display) -> list[Char]:
@@ -153,46 +165,59 @@ def _page_chars(textpage, to_display) -> list[Char]:
     typical one is replaced by the glyph's tight box.
     """
     raw = textpage.raw
-    get_unicode = pdfium_c.FPDFText_GetUnicode
+    count = pdfium_c.FPDFText_CountChars(raw)
+    if count <= 0:
+        return []
+    text = _page_text(raw, count)
     get_box = pdfium_c.FPDFText_GetLooseCharBox
     is_generated = pdfium_c.FPDFText_IsGenerated
     rect = pdfium_c.FS_RECTF()
     rect_ref = ctypes.byref(rect)
+    unpack = _UNPACK_RECT
     chars: list[Char] = []
     indices: list[int] = []
-    count = pdfium_c.FPDFText_CountChars(raw)
-    i = 0
-    while i < count:
-        index = i
-        code = get_unicode(raw, i)
-        i += 1
-        if code in _NOT_TEXT:
+    for index, ch in enumerate(text):
+        if ch in _NOT_TEXT:
             continue
-        if 0xD800 <= code < 0xDC00 and i < count:  # a surrogate pair is two "characters" in pdfium
-            low = get_unicode(raw, i)
-            if 0xDC00 <= low < 0xE000:
-                i += 1
-                code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-        text = chr(code)
-        if text.isspace():
+        if ch.isspace():
             # pdfium infers spaces and line breaks from gaps; we do our own from the boxes,
             # but a space the PDF really contains still separates words.
             if is_generated(raw, index) == 1:
                 continue
-            text = " "
+            ch = " "
         get_box(raw, index, rect_ref)
-        chars.append((*to_display(rect.left, rect.bottom, rect.right, rect.top), text))
+        left, top, right, bottom = unpack(rect)
+        chars.append((left, -top, right, -bottom, ch))  # upright page; turned below if rotated
         indices.append(index)
-    heights = sorted(ch[3] - ch[1] for ch in chars if ch[4] != " ")
+    heights = sorted(c[3] - c[1] for c in chars if c[4] != " ")
     if heights:
         limit = 3 * heights[len(heights) // 2] + 1
-        left, right, bottom, top = (ctypes.c_double() for _ in range(4))
-        refs = [ctypes.byref(v) for v in (left, right, bottom, top)]
-        for n, ch in enumerate(chars):
-            if ch[3] - ch[1] > limit:
+        box = [ctypes.c_double() for _ in range(4)]  # left, right, bottom, top
+        refs = [ctypes.byref(v) for v in box]
+        for n, c in enumerate(chars):
+            if c[3] - c[1] > limit:
                 pdfium_c.FPDFText_GetCharBox(raw, indices[n], *refs)
-                chars[n] = (*to_display(left.value, bottom.value, right.value, top.value), ch[4])
-    return chars
+                chars[n] = (box[0].value, -box[3].value, box[1].value, -box[2].value, c[4])
+    if to_display is not _UPRIGHT:
+        chars = [(*to_display(x0, -bottom, x1, -top), c) for x0, top, x1, bottom, c in chars]
+    return [(x0, top, x1, bottom, c, (x0 + x1) / 2, (top + bottom) / 2) for x0, top, x1, bottom, c in chars]
+
+
+# FS_RECTF is four C floats: left, top, right, bottom (PDF user space, y up).
+_UNPACK_RECT = struct.Struct("4f").unpack
+
+
+def _page_text(raw, count: int) -> str:
+    """Every character of the text page, index for index, in one call where possible."""
+    buffer = ctypes.create_string_buffer(count * 2 + 2)
+    written = pdfium_c.FPDFText_GetText(raw, 0, count, ctypes.cast(buffer, ctypes.POINTER(ctypes.c_ushort)))
+    text = buffer.raw[: max(written - 1, 0) * 2].decode("utf-16-le", errors="replace")
+    if len(text) == count:
+        return text
+    # Characters beyond the BMP come back as surrogate pairs, which shifts the indices.
+    get_unicode = pdfium_c.FPDFText_GetUnicode
+    codes = (get_unicode(raw, i) for i in range(count))
+    return "".join("\ufffe" if 0xD800 <= code < 0xE000 or code > 0x10FFFF else chr(code) for code in codes)
 
 
 # --------------------------------------------------------------------------- ruling lines
@@ -200,58 +225,83 @@ def _page_chars(textpage, to_display) -> list[Char]:
 
 def _page_edges(page, to_display) -> tuple[list[tuple], list[tuple], int]:
     """Horizontal edges (y, x0, x1), vertical edges (x, top, bottom) and the number of images."""
-    h_edges: list[tuple] = []
-    v_edges: list[tuple] = []
+    lines: list[tuple[float, float, float, float]] = []  # every straight segment, user space
     images = 0
     get_type = pdfium_c.FPDFPageObj_GetType
+    get_matrix = pdfium_c.FPDFPageObj_GetMatrix
+    get_segment = pdfium_c.FPDFPath_GetPathSegment
+    get_point = pdfium_c.FPDFPathSegment_GetPoint
+    segment_type = pdfium_c.FPDFPathSegment_GetType
+    segment_closes = pdfium_c.FPDFPathSegment_GetClose
     matrix = pdfium_c.FS_MATRIX()
+    unpack_matrix = _UNPACK_MATRIX
     x = ctypes.c_float()
     y = ctypes.c_float()
+    x_ref, y_ref = ctypes.byref(x), ctypes.byref(y)
     fill = ctypes.c_int()
     stroke = ctypes.c_int()
 
-    def add_segment(p, q):
-        x0, top, x1, bottom = to_display(min(p[0], q[0]), min(p[1], q[1]), max(p[0], q[0]), max(p[1], q[1]))
-        if x1 - x0 < 0.01 and bottom - top >= 1.0:  # shorter than 1 pt: a dot, not a line (pdfplumber)
-            v_edges.append((x0, top, bottom))
-        elif bottom - top < 0.01 and x1 - x0 >= 1.0:
-            h_edges.append((top, x0, x1))
-
-    def walk(obj, parent):
+    def walk(obj, kind, parent):
         nonlocal images
-        kind = get_type(obj)
         if kind == _PATH:
             pdfium_c.FPDFPath_GetDrawMode(obj, fill, stroke)
             if not fill.value and not stroke.value:
                 return  # invisible (a clipping path)
-            pdfium_c.FPDFPageObj_GetMatrix(obj, matrix)
-            a, b, c, d, e, f = _multiply((matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f), parent)
+            get_matrix(obj, matrix)
+            m = unpack_matrix(matrix)
+            a, b, c, d, e, f = m if parent is None else _multiply(m, parent)
             start = last = None
             for j in range(pdfium_c.FPDFPath_CountSegments(obj)):
-                segment = pdfium_c.FPDFPath_GetPathSegment(obj, j)
-                pdfium_c.FPDFPathSegment_GetPoint(segment, x, y)
-                point = (a * x.value + c * y.value + e, b * x.value + d * y.value + f)
-                kind = pdfium_c.FPDFPathSegment_GetType(segment)
+                segment = get_segment(obj, j)
+                get_point(segment, x_ref, y_ref)
+                px, py = x.value, y.value
+                point = (a * px + c * py + e, b * px + d * py + f)
+                kind = segment_type(segment)
                 if kind == _MOVETO:
                     start = point
                 elif kind == _LINETO and last is not None:
-                    add_segment(last, point)
+                    lines.append((*last, *point))
                 # Bézier pieces draw curves, never table rules: skip them.
-                if pdfium_c.FPDFPathSegment_GetClose(segment) and start is not None:
-                    add_segment(point, start)
+                if start is not None and segment_closes(segment):
+                    lines.append((*point, *start))
                 last = point
         elif kind == _FORM:
-            pdfium_c.FPDFPageObj_GetMatrix(obj, matrix)
-            inner = _multiply((matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f), parent)
+            get_matrix(obj, matrix)
+            m = unpack_matrix(matrix)
+            inner = m if parent is None else _multiply(m, parent)
             for j in range(pdfium_c.FPDFFormObj_CountObjects(obj)):
-                walk(pdfium_c.FPDFFormObj_GetObject(obj, j), inner)
+                child = pdfium_c.FPDFFormObj_GetObject(obj, j)
+                walk(child, get_type(child), inner)
         elif kind == _IMAGE:
             images += 1
 
     raw = page.raw
+    get_object = pdfium_c.FPDFPage_GetObject
     for i in range(pdfium_c.FPDFPage_CountObjects(raw)):
-        walk(pdfium_c.FPDFPage_GetObject(raw, i), _IDENTITY)
+        obj = get_object(raw, i)
+        kind = get_type(obj)
+        if kind != _TEXT:  # most objects are text: skip them without a call
+            walk(obj, kind, None)
+
+    h_edges: list[tuple] = []
+    v_edges: list[tuple] = []
+    upright = to_display is _UPRIGHT
+    for x0, y0, x1, y1 in lines:
+        if x0 > x1:
+            x0, x1 = x1, x0
+        if y0 > y1:
+            y0, y1 = y1, y0
+        left, top, right, bottom = (x0, -y1, x1, -y0) if upright else to_display(x0, y0, x1, y1)
+        # Shorter than 1 pt is a dot, not a line (pdfplumber's prefilter).
+        if right - left < 0.01 and bottom - top >= 1.0:
+            v_edges.append((left, top, bottom))
+        elif bottom - top < 0.01 and right - left >= 1.0:
+            h_edges.append((top, left, right))
     return h_edges, v_edges, images
+
+
+# FS_MATRIX is six C floats a b c d e f.
+_UNPACK_MATRIX = struct.Struct("6f").unpack
 
 
 def _multiply(m, n):
@@ -326,10 +376,13 @@ def _find_tables(h_edges: list[tuple], v_edges: list[tuple]) -> list[list[tuple]
         pv = through_v[(px, py)]
         ph = through_h[(px, py)]
         cell = None
-        for by in (yy for yy in by_x[px] if yy > py):
+        below = by_x[px]
+        right = by_y[py]
+        right = right[bisect_right(right, px):]
+        for by in below[bisect_right(below, py):]:
             if not pv & through_v[(px, by)]:
                 continue
-            for rx in (xx for xx in by_y[py] if xx > px):
+            for rx in right:
                 if not ph & through_h[(rx, py)]:
                     continue
                 corner = (rx, by)
@@ -382,59 +435,68 @@ def _lines(chars: list[Char]) -> list[tuple[float, str]]:
     """
     if not chars:
         return []
-    keyed = sorted(((ch[1] + ch[3]) / 2, ch) for ch in chars)
-    clusters: list[list[tuple[float, Char]]] = [[keyed[0]]]
-    for item in keyed[1:]:
-        if item[0] > clusters[-1][-1][0] + Y_TOLERANCE:
-            clusters.append([item])
+    chars = sorted(chars, key=_Y_MIDDLE)
+    clusters: list[list[Char]] = []
+    cluster = [chars[0]]
+    for ch in chars[1:]:
+        if ch[6] > cluster[-1][6] + Y_TOLERANCE:
+            clusters.append(cluster)
+            cluster = [ch]
         else:
-            clusters[-1].append(item)
+            cluster.append(ch)
+    clusters.append(cluster)
     lines = []
     for cluster in clusters:
-        cluster.sort(key=lambda item: item[1][0])
+        cluster.sort(key=_X0)
         words: list[str] = []
         word: list[str] = []
         prev = None
-        for middle, ch in cluster:
-            if ch[4] == " ":
+        for ch in cluster:
+            text = ch[4]
+            if text == " ":
                 if word:
                     words.append("".join(word))
                     word = []
                 prev = None
                 continue
-            if word and prev is not None and (
-                ch[0] < prev[1][0] or ch[0] > prev[1][2] + X_TOLERANCE or abs(middle - prev[0]) > Y_TOLERANCE
+            if prev is not None and (
+                ch[0] < prev[0] or ch[0] > prev[2] + X_TOLERANCE or abs(ch[6] - prev[6]) > Y_TOLERANCE
             ):
                 words.append("".join(word))
                 word = []
-            word.append(ch[4])
-            prev = (middle, ch)
-        if words or word:
-            if word:
-                words.append("".join(word))
-            lines.append((min(ch[1] for _, ch in cluster), " ".join(words)))
+            word.append(text)
+            prev = ch
+        if word:
+            words.append("".join(word))
+        if words:
+            lines.append((min(map(_TOP, cluster)), " ".join(words)))
     return lines
 
 
 def _grid(cells: list[tuple], chars: list[Char]) -> list[list[str | None]]:
     """Rows by cell tops, columns by cell lefts; a position no cell starts at is covered (None)."""
+    tops = sorted({c[1] for c in cells})
     columns = sorted({c[0] for c in cells})
-    rows: dict[float, dict[float, tuple]] = defaultdict(dict)
+    starts: dict[tuple[int, int], tuple] = {}
+    covering: dict[tuple[int, int], tuple] = {}  # (row, column) → the cell over it
     for cell in cells:
-        rows[cell[1]][cell[0]] = cell
+        r0 = bisect_left(tops, cell[1])
+        c0 = bisect_left(columns, cell[0])
+        starts[(r0, c0)] = cell
+        for r in range(r0, bisect_left(tops, cell[3])):
+            for c in range(c0, bisect_left(columns, cell[2])):
+                covering.setdefault((r, c), cell)
     inside: dict[tuple, list[Char]] = defaultdict(list)
     for ch in chars:
-        mx = (ch[0] + ch[2]) / 2
-        my = (ch[1] + ch[3]) / 2
-        for cell in cells:
-            if cell[0] <= mx < cell[2] and cell[1] <= my < cell[3]:
-                inside[cell].append(ch)
-                break
+        mx, my = ch[5], ch[6]
+        cell = covering.get((bisect_right(tops, my) - 1, bisect_right(columns, mx) - 1))
+        if cell is not None and cell[0] <= mx < cell[2] and cell[1] <= my < cell[3]:
+            inside[cell].append(ch)
     grid: list[list[str | None]] = []
-    for top in sorted(rows):
+    for r in range(len(tops)):
         row: list[str | None] = []
-        for x0 in columns:
-            cell = rows[top].get(x0)
+        for c in range(len(columns)):
+            cell = starts.get((r, c))
             # A cell's lines are one label: join CJK without a space ("重 新出具", "（五）不\n予处理").
             row.append(None if cell is None else "".join(t.strip() for _, t in _lines(inside.get(cell, []))))
         grid.append(row)
@@ -451,9 +513,10 @@ def _add_blocks(layout: Layout, chars: list[Char], tables: list[list[tuple]]) ->
             kept.append((box, cells))
     outside: list[Char] = []
     in_table: list[list[Char]] = [[] for _ in kept]
-    for ch in chars:
-        mx = (ch[0] + ch[2]) / 2
-        my = (ch[1] + ch[3]) / 2
+    if not kept:
+        outside = chars
+    for ch in chars if kept else ():
+        mx, my = ch[5], ch[6]
         for n, ((x0, top, x1, bottom), _) in enumerate(kept):
             if x0 <= mx <= x1 and top <= my <= bottom:
                 in_table[n].append(ch)
