@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from lxml import etree
+
 from govcrawl.extract.textfix import repair_text, strip_ruby_html
 
 ROW_END = "\n"  # never a cell: cells are single-line
@@ -179,6 +181,8 @@ def _expand_html_table(table) -> list[list[str | None]]:
 
 
 def _span(value) -> int:
+    if value is None:
+        return 1
     try:
         return max(1, min(int(str(value).strip() or 1), 200))
     except ValueError:
@@ -186,6 +190,8 @@ def _span(value) -> int:
 
 
 def _cell_text(cell) -> str:
+    if len(cell) == 0:  # most cells: text only
+        return _WS.sub(" ", cell.text or "").strip()
     parts: list[str] = []
 
     def walk(el):
@@ -212,13 +218,12 @@ def layout_from_html(html: str) -> Layout:
     spaces: in tables flattened to paragraphs those are the blank cells.
     Inside ``<pre>`` the page's own line breaks count.
     """
-    from lxml import etree
-    from lxml import html as lxml_html
-
     layout = Layout()
     html = strip_ruby_html(html)
     try:
-        root = lxml_html.document_fromstring(html) if html.strip() else None
+        # lxml.html's parser makes a Python call per element to pick its class; lxml's
+        # own (per-thread) HTML parser builds the same tree without, and we use no lxml.html API.
+        root = etree.HTML(html) if html.strip() else None
     except (etree.ParserError, ValueError):
         root = None
     if root is None:
