@@ -125,7 +125,7 @@ def _char_weight(ch: str, common: frozenset[str]) -> float:
 
 # What plausibility looks at: non-ASCII characters and ASCII control characters.
 # Printable ASCII (most of an HTML page) scores nothing, so it is not even counted.
-_SCORED = re.compile(r"[^\t\n\r\f\x20-\x7e]")
+_SCORED = re.compile(r"[^\t\n\r\f\x20-\x7e]+")
 
 
 def plausibility(text: str) -> float:
@@ -133,7 +133,7 @@ def plausibility(text: str) -> float:
 
     Pure-ASCII text scores 0.  Counting distinct characters keeps this fast.
     """
-    counts = Counter(_SCORED.findall(text, 0, _SCORE_CHARS))
+    counts = Counter("".join(_SCORED.findall(text, 0, _SCORE_CHARS)))
     common = _common_hanzi()
     total = 0.0
     n = 0

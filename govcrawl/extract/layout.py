@@ -190,8 +190,13 @@ def _span(value) -> int:
 
 
 def _cell_text(cell) -> str:
-    if len(cell) == 0:  # most cells: text only
+    if len(cell) == 0:  # most cells: text only, or one <p>/<span> holding it
         return _WS.sub(" ", cell.text or "").strip()
+    if len(cell) == 1 and len(cell[0]) == 0:
+        child = cell[0]
+        tag = child.tag.lower() if isinstance(child.tag, str) else None
+        inner = "" if tag is None or tag in _SKIP_TAGS else (" " if tag in _BLOCK_TAGS else "") + (child.text or "")
+        return _WS.sub(" ", (cell.text or "") + inner + (child.tail or "")).strip()
     parts: list[str] = []
 
     def walk(el):

@@ -59,8 +59,10 @@ def squash_label(cell: str) -> str:
     """A label reduced to what identifies it: no spaces, quotes or commas; unified brackets and numbering."""
     s = _PUNCT.sub("", cell)
     s = s.replace("（", "(").replace("）", ")").replace("〔", "(").replace("〕", ")")
-    s = _LEADING_NUMBER.sub(r"\1.", s)
-    s = _NUMBER_COMMA.sub(r"\1.", s)
+    if s[:1].isdigit():  # every label is squashed: skip the patterns that cannot match
+        s = _LEADING_NUMBER.sub(r"\1.", s)
+    if "、" in s:
+        s = _NUMBER_COMMA.sub(r"\1.", s)
     return s
 
 

@@ -32,10 +32,13 @@ _READING = re.compile(
 _HAN_RE = re.compile(rf"[{_HAN}]")
 
 _SPACES = "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u202f\u205f\u3000\ufeff"
-_NORMALIZE_TABLE = {
-    **{cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)},
-    **{ord(ch): " " for ch in _SPACES},
+_NORMALIZED = {
+    **{chr(cp): chr(cp - 0xFEE0) for cp in range(0xFF01, 0xFF5F)},
+    **{ch: " " for ch in _SPACES},
 }
+# A substitution touches only the characters to change; str.translate looks up every
+# character of the text in the table, three times slower on a page of Chinese prose.
+_NORMALIZABLE = re.compile(f"[\uff01-\uff5e{_SPACES}]")
 _ANY_SPACE = re.compile(rf"[\s{_SPACES}]+")
 
 
@@ -98,7 +101,7 @@ def to_simplified(text: str) -> str:
 
 def normalize(text: str) -> str:
     """Full-width ASCII (U+FF01-U+FF5E) -> ASCII; every kind of space -> ' '."""
-    return text.translate(_NORMALIZE_TABLE)
+    return _NORMALIZABLE.sub(lambda m: _NORMALIZED[m.group()], text)
 
 
 def repair_text(text: str) -> str:
