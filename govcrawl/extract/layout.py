@@ -31,7 +31,6 @@ _BLOCK_TAGS = frozenset(
     "pre blockquote dd dt dl form center hr title caption figure".split()
 )
 _SKIP_TAGS = frozenset("script style noscript head template iframe object svg select option textarea".split())
-_WS = re.compile(r"\s+")
 _NUMERIC_PIECE = re.compile(r"^[+\-]?\d[\d,]*(\.\d+)?$")
 
 
@@ -44,7 +43,7 @@ class Layout:
 
     def add_grid(self, grid: list[list[str | None]]) -> None:
         """A table: rows of cells, ``None`` where a merged cell covers the position."""
-        flat = [_WS.sub(" ", c) for row in grid for c in row if c is not None]
+        flat = [" ".join(c.split()) for row in grid for c in row if c is not None]
         repaired = iter(_repair_all(flat))
         for row in grid:
             cells = [next(repaired).strip() for c in row if c is not None]
@@ -57,7 +56,7 @@ class Layout:
     def add_text(self, text_lines: list[str]) -> None:
         text_lines = _repair_all([ln.replace("\r", "") for ln in text_lines])
         self.tokens.extend(text_tokens(text_lines))
-        self.lines.extend(_WS.sub(" ", line).strip() for line in text_lines if line.strip())
+        self.lines.extend(_squeeze(line) for line in text_lines if line and not line.isspace())
 
     @property
     def text(self) -> str:
@@ -67,6 +66,11 @@ class Layout:
 # --------------------------------------------------------------------------- text
 
 
+def _squeeze(text: str) -> str:
+    """Whitespace runs as one space, none at the ends: ``re.sub(r"\\s+", " ", text).strip()``, 2-3x faster."""
+    return " ".join(text.split())
+
+
 def _split_line(line: str) -> list[str]:
     """A text line as cells: ``规章 1 0 11`` (PDF text, tab-separated copies) → label + numbers."""
     stripped = line.strip()
@@ -74,7 +78,7 @@ def _split_line(line: str) -> list[str]:
         return [""]
     pieces = stripped.split()
     if len(pieces) == 1 or not any(_NUMERIC_PIECE.match(p) for p in pieces):
-        return [_WS.sub(" ", stripped)]
+        return [_squeeze(stripped)]
     cells: list[str] = []
     label: list[str] = []
     for piece in pieces:
@@ -112,7 +116,7 @@ def text_tokens(lines: list[str]) -> list[str]:
             parts = line.split("|")
             if parts and not parts[-1].strip():
                 parts = parts[:-1]
-            tokens.extend(_WS.sub(" ", p).strip() for p in parts)
+            tokens.extend(_squeeze(p) for p in parts)
         return tokens
     empties = sum(1 for ln in lines if ln == "")
     spaced = empties >= 0.6 * len(nonempty)
@@ -191,12 +195,12 @@ def _span(value) -> int:
 
 def _cell_text(cell) -> str:
     if len(cell) == 0:  # most cells: text only, or one <p>/<span> holding it
-        return _WS.sub(" ", cell.text or "").strip()
+        return _squeeze(cell.text or "")
     if len(cell) == 1 and len(cell[0]) == 0:
         child = cell[0]
         tag = child.tag.lower() if isinstance(child.tag, str) else None
         inner = "" if tag is None or tag in _SKIP_TAGS else (" " if tag in _BLOCK_TAGS else "") + (child.text or "")
-        return _WS.sub(" ", (cell.text or "") + inner + (child.tail or "")).strip()
+        return _squeeze((cell.text or "") + inner + (child.tail or ""))
     parts: list[str] = []
 
     def walk(el):
@@ -212,7 +216,7 @@ def _cell_text(cell) -> str:
                 parts.append(child.tail)
 
     walk(cell)
-    return _WS.sub(" ", "".join(parts)).strip()
+    return _squeeze("".join(parts))
 
 
 def layout_from_html(html: str) -> Layout:
@@ -241,12 +245,13 @@ def layout_from_html(html: str) -> Layout:
     line: list[str] = []
 
     def flush(keep_empty=False):
-        text = _WS.sub(" ", "".join(line)) if line else ""
+        raw = "".join(line)
         line.clear()
-        if text.strip():
-            text_run.append(text.strip())
+        text = _squeeze(raw)
+        if text:
+            text_run.append(text)
         elif keep_empty:
-            text_run.append(text)  # "" for <p></p>, " " for <p>&nbsp;</p>
+            text_run.append(" " if raw else "")  # "" for <p></p>, " " for <p>&nbsp;</p>
 
     def grid(el):
         flush()

@@ -26,9 +26,10 @@ _RUBY_WRAPPER = re.compile(r"</?(?:ruby|rb)\b[^>]*>|</rt\s*>|</rp\s*>", re.I)
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _PINYIN_CHARS = "a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿê\u0300-\u036f"
 # A bracket holding only lowercase pinyin syllables, right after a Han char.
-# The lookbehind keeps the scan cheap: the regex engine skips to brackets.
+# The pattern starts with the bracket, so the regex engine jumps from bracket to
+# bracket; the Han char before it is checked by a lookbehind once one is found.
 _READING = re.compile(
-    rf"(?<=[{_HAN}])[(（][ \t]*([{_PINYIN_CHARS}]{{1,8}}(?:[ \t]+[{_PINYIN_CHARS}]{{1,8}}){{0,7}})[ \t]*[)）]")
+    rf"[(（](?<=[{_HAN}][(（])[ \t]*([{_PINYIN_CHARS}]{{1,8}}(?:[ \t]+[{_PINYIN_CHARS}]{{1,8}}){{0,7}})[ \t]*[)）]")
 _HAN_RE = re.compile(rf"[{_HAN}]")
 
 _SPACES = "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u202f\u205f\u3000\ufeff"
