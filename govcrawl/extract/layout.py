@@ -31,6 +31,7 @@ _BLOCK_TAGS = frozenset(
     "pre blockquote dd dt dl form center hr title caption figure".split()
 )
 _SKIP_TAGS = frozenset("script style noscript head template iframe object svg select option textarea".split())
+_LINE_TAGS = _BLOCK_TAGS | {"td", "th"}  # elements whose start and end end a text line
 _NUMERIC_PIECE = re.compile(r"^[+\-]?\d[\d,]*(\.\d+)?$")
 
 
@@ -245,6 +246,10 @@ def layout_from_html(html: str) -> Layout:
     line: list[str] = []
 
     def flush(keep_empty=False):
+        if not line:
+            if keep_empty:
+                text_run.append("")  # <p></p>
+            return
         raw = "".join(line)
         line.clear()
         text = _squeeze(raw)
@@ -259,31 +264,35 @@ def layout_from_html(html: str) -> Layout:
         text_run.clear()
         layout.add_grid(_expand_html_table(el))
 
-    def walk(el, in_pre=False):
+    def walk(el):
         for child in el:
-            tag = child.tag.lower() if isinstance(child.tag, str) else None
+            tag = child.tag
+            tag = tag.lower() if isinstance(tag, str) else None  # None: a comment or processing instruction
             if tag is None or tag in _SKIP_TAGS:
                 pass
             elif tag == "table" and child.find(".//table") is None:
                 grid(child)
             elif tag == "br":
                 flush()
-            elif tag == "pre" or in_pre:
+            elif tag == "pre":
                 flush()
                 for piece in "".join(child.itertext()).split("\n"):
                     line.append(piece)
                     flush(keep_empty=True)
             else:
-                block = tag in _BLOCK_TAGS or tag in ("td", "th")
+                block = tag in _LINE_TAGS
                 if block:
                     flush()
-                if child.text:
-                    line.append(child.text)
-                walk(child)
+                text = child.text
+                if text:
+                    line.append(text)
+                if len(child):
+                    walk(child)
                 if block:
                     flush(keep_empty=(tag == "p"))
-            if child.tail:
-                line.append(child.tail)
+            tail = child.tail
+            if tail:
+                line.append(tail)
 
     if body.text:
         line.append(body.text)
