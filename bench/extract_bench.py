@@ -149,7 +149,7 @@ def main() -> int:
     print(f"{'kind':<5} {'docs':>5} {'MB':>7} {'docs/s':>8} {'MB/s':>6} {'ms/doc':>7}  "
           + " ".join(f"{s:>8}" for s in STAGES) + "   floor (ms/doc, ratio)")
     for kind, docs in kinds.items():
-        rounds = max(1, args.rounds // 10) if kind == "big" else args.rounds
+        rounds = max(3, args.rounds // 4) if kind == "big" else args.rounds
         clock.seconds.clear()
         size = sum(len(b) for _, b in docs) * rounds / 1e6
         start = time.perf_counter()

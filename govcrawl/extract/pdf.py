@@ -251,6 +251,7 @@ def _page_edges(page, to_display) -> tuple[list[tuple], list[tuple], int]:
             m = unpack_matrix(matrix)
             a, b, c, d, e, f = m if parent is None else _multiply(m, parent)
             start = last = None
+            points = 0  # in the current subpath
             for j in range(pdfium_c.FPDFPath_CountSegments(obj)):
                 segment = get_segment(obj, j)
                 get_point(segment, x_ref, y_ref)
@@ -259,10 +260,14 @@ def _page_edges(page, to_display) -> tuple[list[tuple], list[tuple], int]:
                 kind = segment_type(segment)
                 if kind == _MOVETO:
                     start = point
-                elif kind == _LINETO and last is not None:
-                    lines.append((*last, *point))
-                # Bézier pieces draw curves, never table rules: skip them.
-                if start is not None and segment_closes(segment):
+                    points = 1
+                else:
+                    points += 1
+                    if kind == _LINETO and last is not None:
+                        lines.append((*last, *point))
+                # Bézier pieces draw curves, never table rules: skip them.  Closing a
+                # two-point subpath ("m l h") draws the same line back: one edge, as pdfminer has it.
+                if points > 2 and segment_closes(segment):
                     lines.append((*point, *start))
                 last = point
         elif kind == _FORM:
