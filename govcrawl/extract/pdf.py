@@ -438,8 +438,8 @@ def _lines(chars: list[Char]) -> list[tuple[float, str]]:
     the body text after it sit on one baseline but their fonts' ascents differ
     by more than 3 pt.
     """
-    if not chars:
-        return []
+    if len(chars) <= 1:  # most table cells hold one digit
+        return [(chars[0][1], chars[0][4])] if chars and chars[0][4] != " " else []
     chars = sorted(chars, key=_Y_MIDDLE)
     clusters: list[list[Char]] = []
     cluster = [chars[0]]
