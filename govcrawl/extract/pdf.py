@@ -364,9 +364,13 @@ def _find_tables(h_edges: list[tuple], v_edges: list[tuple]) -> list[list[tuple]
     # Intersection point → the edges through it (by index), as pdfplumber's edges_to_intersections.
     through_v: dict[tuple, set] = defaultdict(set)
     through_h: dict[tuple, set] = defaultdict(set)
+    h_edges.sort()
+    h_ys = [h[0] for h in h_edges]
     for vi, (vx, vtop, vbottom) in enumerate(v_edges):
-        for hi, (hy, hx0, hx1) in enumerate(h_edges):
-            if vtop <= hy + tol and vbottom >= hy - tol and hx0 - tol <= vx <= hx1 + tol:
+        # Only the horizontal edges within the vertical one's reach can cross it.
+        for hi in range(bisect_left(h_ys, vtop - tol), bisect_right(h_ys, vbottom + tol)):
+            hy, hx0, hx1 = h_edges[hi]
+            if hx0 - tol <= vx <= hx1 + tol:
                 through_v[(vx, hy)].add(vi)
                 through_h[(vx, hy)].add(hi)
     if not through_v:
@@ -405,24 +409,22 @@ def _find_tables(h_edges: list[tuple], v_edges: list[tuple]) -> list[list[tuple]
 
 def _cells_to_tables(cells: list[tuple]) -> list[list[tuple]]:
     """Group cells that share a corner; keep tables of more than one cell, top-most first."""
-    parent = list(range(len(cells)))
-
-    def root(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    parent = list(range(len(cells)))  # union-find; a cell is the root of its set while it is placed
     owner: dict[tuple, int] = {}
     for i, (x0, top, x1, bottom) in enumerate(cells):
         for corner in ((x0, top), (x0, bottom), (x1, top), (x1, bottom)):
-            if corner in owner:
-                parent[root(i)] = root(owner[corner])
-            else:
-                owner[corner] = i
+            j = owner.setdefault(corner, i)
+            while parent[j] != j:
+                parent[j] = parent[parent[j]]
+                j = parent[j]
+            parent[j] = i
     groups: dict[int, list[tuple]] = defaultdict(list)
     for i, cell in enumerate(cells):
-        groups[root(i)].append(cell)
+        j = i
+        while parent[j] != j:
+            parent[j] = parent[parent[j]]
+            j = parent[j]
+        groups[j].append(cell)
     tables = [g for g in groups.values() if len(g) > 1]
     tables.sort(key=lambda t: min((c[1], c[0]) for c in t))
     return tables
