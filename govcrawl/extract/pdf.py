@@ -51,6 +51,8 @@ Y_TOLERANCE = 3.0  # characters whose tops differ by up to this are one line
 _PAGE_NUMBER = re.compile(r"[-—–\s]*\d+[-—–\s]*")  # "- 3 -"
 # Characters that are not text: NUL, and what pdfium reports for unmappable glyphs.
 _NOT_TEXT = frozenset("\x00\ufffe\uffff")
+# One set lookup per character tells the ordinary ones from these and the whitespace.
+_SPECIAL = _NOT_TEXT | frozenset(ch for ch in map(chr, range(0x3001)) if ch.isspace())  # U+3000 is the last
 
 _PATH = pdfium_c.FPDF_PAGEOBJ_PATH
 _FORM = pdfium_c.FPDF_PAGEOBJ_FORM
@@ -149,7 +151,8 @@ def _display_transform(rotation: int):
     return _UPRIGHT
 
 
-# A character: (x0, top, x1, bottom, text, x middle, y middle); text " " for a real space in the PDF.
+# A character: (x0, top, x1, bottom, text, x middle, y middle, index in the text page);
+# text " " for a real space in the PDF.
 Char = tuple
 _X0 = itemgetter(0)
 _TOP = itemgetter(1)
@@ -176,32 +179,36 @@ def _page_chars(textpage, to_display) -> list[Char]:
     rect_ref = ctypes.byref(rect)
     unpack = _UNPACK_RECT
     chars: list[Char] = []
-    indices: list[int] = []
     for index, ch in enumerate(text):
-        if ch in _NOT_TEXT:
-            continue
-        if ch.isspace():
+        if ch in _SPECIAL:
+            if ch in _NOT_TEXT:
+                continue
             # pdfium infers spaces and line breaks from gaps; we do our own from the boxes,
             # but a space the PDF really contains still separates words.
             if is_generated(raw, index) == 1:
                 continue
             ch = " "
         get_box(raw, index, rect_ref)
-        left, top, right, bottom = unpack(rect)
-        chars.append((left, -top, right, -bottom, ch))  # upright page; turned below if rotated
-        indices.append(index)
-    heights = sorted(c[3] - c[1] for c in chars if c[4] != " ")
+        left, top, right, bottom = unpack(rect)  # PDF user space, y up; turned below if the page is
+        chars.append((left, -top, right, -bottom, ch, (left + right) / 2, -(top + bottom) / 2, index))
+    heights = sorted([c[3] - c[1] for c in chars if c[4] != " "])
     if heights:
         limit = 3 * heights[len(heights) // 2] + 1
         box = [ctypes.c_double() for _ in range(4)]  # left, right, bottom, top
         refs = [ctypes.byref(v) for v in box]
         for n, c in enumerate(chars):
             if c[3] - c[1] > limit:
-                pdfium_c.FPDFText_GetCharBox(raw, indices[n], *refs)
-                chars[n] = (box[0].value, -box[3].value, box[1].value, -box[2].value, c[4])
+                pdfium_c.FPDFText_GetCharBox(raw, c[7], *refs)
+                left, right, bottom, top = (v.value for v in box)
+                chars[n] = (left, -top, right, -bottom, c[4], (left + right) / 2, -(top + bottom) / 2, c[7])
     if to_display is not _UPRIGHT:
-        chars = [(*to_display(x0, -bottom, x1, -top), c) for x0, top, x1, bottom, c in chars]
-    return [(x0, top, x1, bottom, c, (x0 + x1) / 2, (top + bottom) / 2) for x0, top, x1, bottom, c in chars]
+        chars = [_turned(to_display(c[0], -c[3], c[2], -c[1]), c) for c in chars]
+    return chars
+
+
+def _turned(box: tuple, c: Char) -> Char:
+    x0, top, x1, bottom = box
+    return (x0, top, x1, bottom, c[4], (x0 + x1) / 2, (top + bottom) / 2, c[7])
 
 
 # FS_RECTF is four C floats: left, top, right, bottom (PDF user space, y up).
