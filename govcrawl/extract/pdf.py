@@ -451,36 +451,37 @@ def _lines(chars: list[Char]) -> list[tuple[float, str]]:
     if len(chars) <= 1:  # most table cells hold one digit
         return [(chars[0][1], chars[0][4])] if chars and chars[0][4] != " " else []
     chars = sorted(chars, key=_Y_MIDDLE)
+    x_tolerance, y_tolerance = X_TOLERANCE, Y_TOLERANCE
     clusters: list[list[Char]] = []
     cluster = [chars[0]]
+    last = chars[0][6]
     for ch in chars[1:]:
-        if ch[6] > cluster[-1][6] + Y_TOLERANCE:
+        middle = ch[6]
+        if middle > last + y_tolerance:
             clusters.append(cluster)
             cluster = [ch]
         else:
             cluster.append(ch)
+        last = middle
     clusters.append(cluster)
     lines = []
     for cluster in clusters:
         cluster.sort(key=_X0)
         words: list[str] = []
         word: list[str] = []
-        prev = None
-        for ch in cluster:
-            text = ch[4]
+        left = right = middle = None  # of the previous character in the word
+        for x0, _, x1, _, text, _, y_middle, _ in cluster:
             if text == " ":
                 if word:
                     words.append("".join(word))
                     word = []
-                prev = None
+                left = None
                 continue
-            if prev is not None and (
-                ch[0] < prev[0] or ch[0] > prev[2] + X_TOLERANCE or abs(ch[6] - prev[6]) > Y_TOLERANCE
-            ):
+            if left is not None and (x0 < left or x0 > right + x_tolerance or abs(y_middle - middle) > y_tolerance):
                 words.append("".join(word))
                 word = []
             word.append(text)
-            prev = ch
+            left, right, middle = x0, x1, y_middle
         if word:
             words.append("".join(word))
         if words:
