@@ -105,3 +105,4 @@ def test_scanned_pages_in_a_text_pdf_are_named():
 def test_not_a_pdf_behind_the_magic_is_a_warning():
     layout = layout_from_pdf(b"%PDF-1.7\n" + b"\x00garbage" * 100)
     assert layout.tokens == [] and layout.warnings[0].startswith("PDF could not be opened")
+

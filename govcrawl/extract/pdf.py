@@ -46,7 +46,7 @@ JOIN_TOLERANCE = 3.0  # collinear pieces with gaps up to this are one line
 INTERSECTION_TOLERANCE = 3.0
 EDGE_MIN_LENGTH = 3.0
 X_TOLERANCE = 3.0  # a gap wider than this between two characters is a space
-Y_TOLERANCE = 3.0  # characters whose tops differ by up to this are one line
+Y_TOLERANCE = 3.0  # characters whose vertical centres differ by up to this are one line
 
 _PAGE_NUMBER = re.compile(r"[-—–\s]*\d+[-—–\s]*")  # "- 3 -"
 # Characters that are not text: NUL, and what pdfium reports for unmappable glyphs.
@@ -63,6 +63,7 @@ _MOVETO = pdfium_c.FPDF_SEGMENT_MOVETO
 
 
 def layout_from_pdf(body: bytes) -> Layout:
+    """The cells and lines of every page in order, the Title metadata, and what could not be read."""
     layout = Layout()
     try:
         document = pdfium.PdfDocument(body)
@@ -137,9 +138,6 @@ def _upright(l, b, r, t):
     return (l, -t, r, -b)
 
 
-_UPRIGHT = _upright
-
-
 def _display_transform(rotation: int):
     """(x0, y0, x1, y1) in PDF user space → (x0, top, x1, bottom) as the page is displayed."""
     if rotation == 90:
@@ -148,7 +146,7 @@ def _display_transform(rotation: int):
         return lambda l, b, r, t: (-r, b, -l, t)
     if rotation == 270:
         return lambda l, b, r, t: (-t, -r, -b, -l)
-    return _UPRIGHT
+    return _upright
 
 
 # A character: (x0, top, x1, bottom, text, x middle, y middle, index in the text page);
@@ -201,7 +199,7 @@ def _page_chars(textpage, to_display) -> list[Char]:
                 pdfium_c.FPDFText_GetCharBox(raw, c[7], *refs)
                 left, right, bottom, top = (v.value for v in box)
                 chars[n] = (left, -top, right, -bottom, c[4], (left + right) / 2, -(top + bottom) / 2, c[7])
-    if to_display is not _UPRIGHT:
+    if to_display is not _upright:
         chars = [_turned(to_display(c[0], -c[3], c[2], -c[1]), c) for c in chars]
     return chars
 
@@ -298,7 +296,7 @@ def _page_edges(page, to_display) -> tuple[list[tuple], list[tuple], int]:
 
     h_edges: list[tuple] = []
     v_edges: list[tuple] = []
-    upright = to_display is _UPRIGHT
+    upright = to_display is _upright
     for x0, y0, x1, y1 in lines:
         if x0 > x1:
             x0, x1 = x1, x0
