@@ -31,6 +31,7 @@ from __future__ import annotations
 import ctypes
 import re
 import struct
+import threading
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from operator import itemgetter
@@ -61,9 +62,17 @@ _TEXT = pdfium_c.FPDF_PAGEOBJ_TEXT
 _LINETO = pdfium_c.FPDF_SEGMENT_LINETO
 _MOVETO = pdfium_c.FPDF_SEGMENT_MOVETO
 
+_PDFIUM_LOCK = threading.Lock()
+
 
 def layout_from_pdf(body: bytes) -> Layout:
     """The cells and lines of every page in order, the Title metadata, and what could not be read."""
+    # pdfium is not thread-safe; extract_document is a plain function anyone may call from threads.
+    with _PDFIUM_LOCK:
+        return _layout_from_pdf(body)
+
+
+def _layout_from_pdf(body: bytes) -> Layout:
     layout = Layout()
     try:
         document = pdfium.PdfDocument(body)
