@@ -45,6 +45,8 @@ _ANY_SPACE = re.compile(rf"[\s{_SPACES}]+")
 
 def strip_ruby_html(html: str) -> str:
     """Drop ``<rt>``/``<rp>``/``<rtc>`` with their content; keep the base text of ``<ruby>``."""
+    if not any(tag in html for tag in ("<r", "<R", "</r", "</R")):
+        return html  # every ruby tag starts so; most pages have none, and the scan costs
     return _RUBY_WRAPPER.sub("", _RUBY_ANNOTATION.sub("", html))
 
 
