@@ -14,8 +14,10 @@ can carry the same page, one parameter each:
   pdfminer returns no characters at all for it);
 * ``rotate``: every page stored portrait with ``/Rotate 90`` and its content
   drawn sideways, so it shows upright in landscape (reportlab only);
-* ``rules_in_form``: the table rules drawn inside a form XObject placed with
-  its own matrix (reportlab only);
+* ``rules``: how the table rules are drawn: ``lines`` (stroked 0.5 pt
+  lines), ``rects`` (thin filled rectangles, as Word's PDF export draws
+  borders) or ``form`` (lines inside a form XObject placed with its own
+  matrix; reportlab only);
 * ``split_before``: start a new page right before the row whose first label
   is this, so the table continues on the next page.
 
@@ -39,10 +41,11 @@ MARGIN = 50.0
 TEXT_SIZE = 10.0
 CELL_SIZE = 7.0
 CELL_PAD = 3.0
+RULE_WIDTH = 0.5
 
 
 class _Reportlab:
-    def __init__(self, embedding: str, rotate: bool, rules_in_form: bool, title: str):
+    def __init__(self, embedding: str, rotate: bool, rules: str, title: str):
         from reportlab.pdfbase import pdfmetrics
         from reportlab.pdfgen import canvas
 
@@ -60,7 +63,7 @@ class _Reportlab:
         self.canvas = canvas.Canvas(self.out, pagesize=A4, invariant=1)
         self.canvas.setTitle(title)
         self.rotate = rotate
-        self.rules_in_form = rules_in_form
+        self.rules_style = rules
         self.size = (A4[1], A4[0]) if rotate else A4  # as displayed
         self.rules: list[tuple[float, float, float, float]] = []
         self.forms = 0
@@ -73,7 +76,7 @@ class _Reportlab:
             # Shown turned 90° clockwise: draw turned 90° counter-clockwise so it reads upright.
             c.setPageRotation(90)
             c.rotate(90)
-        c.setLineWidth(0.5)
+        c.setLineWidth(RULE_WIDTH)
 
     def _point(self, x: float, y: float) -> tuple[float, float]:
         return (x, -y) if self.rotate else (x, self.size[1] - y)
@@ -88,8 +91,13 @@ class _Reportlab:
         return pdfmetrics.stringWidth(text, self.font, size)
 
     def line(self, x0: float, y0: float, x1: float, y1: float) -> None:
-        if self.rules_in_form:
+        if self.rules_style == "form":
             self.rules.append((x0, y0, x1, y1))
+        elif self.rules_style == "rects":
+            (a, b), (p, q) = self._point(x0, y0), self._point(x1, y1)
+            half = RULE_WIDTH / 2
+            self.canvas.rect(min(a, p) - half, min(b, q) - half, abs(p - a) + 2 * half, abs(q - b) + 2 * half,
+                             stroke=0, fill=1)
         else:
             self.canvas.line(*self._point(x0, y0), *self._point(x1, y1))
 
@@ -102,7 +110,7 @@ class _Reportlab:
         # The form draws every rule shifted by (-40, +25); placing it undoes the shift,
         # so the reader must apply the form's matrix to find the rules where the text is.
         c.beginForm(name)
-        c.setLineWidth(0.5)
+        c.setLineWidth(RULE_WIDTH)
         for x0, y0, x1, y1 in self.rules:
             (a, b), (p, q) = self._point(x0, y0), self._point(x1, y1)
             c.line(a - 40, b + 25, p - 40, q + 25)
@@ -134,11 +142,12 @@ class _Reportlab:
 
 
 class _Fpdf:
-    def __init__(self, embedding: str, rotate: bool, rules_in_form: bool, title: str):
+    def __init__(self, embedding: str, rotate: bool, rules: str, title: str):
         from fpdf import FPDF
 
-        if rotate or rules_in_form:
+        if rotate or rules == "form":
             raise ValueError("rotated pages and form XObjects are drawn with reportlab")
+        self.rules_style = rules
         self.pdf = FPDF(unit="pt", format="A4")
         self.pdf.set_title(title)
         if embedding == "fpdf2-otf":
@@ -146,7 +155,7 @@ class _Fpdf:
         else:
             self.pdf.add_font("CJK", fname=str(FONT_FILE), collection_font_number=0)
         self.pdf.set_auto_page_break(False)
-        self.pdf.set_line_width(0.5)
+        self.pdf.set_line_width(RULE_WIDTH)
         self.pdf.add_page()
         self.size = A4
 
@@ -159,7 +168,12 @@ class _Fpdf:
         return self.pdf.get_string_width(text)
 
     def line(self, x0: float, y0: float, x1: float, y1: float) -> None:
-        self.pdf.line(x0, y0, x1, y1)
+        if self.rules_style == "rects":
+            half = RULE_WIDTH / 2
+            self.pdf.rect(min(x0, x1) - half, min(y0, y1) - half, abs(x1 - x0) + 2 * half, abs(y1 - y0) + 2 * half,
+                          style="F")
+        else:
+            self.pdf.line(x0, y0, x1, y1)
 
     def new_page(self) -> None:
         self.pdf.add_page()
@@ -168,11 +182,13 @@ class _Fpdf:
         return bytes(self.pdf.output())
 
 
-def _canvas(embedding: str, *, rotate: bool = False, rules_in_form: bool = False, title: str = ""):
+def _canvas(embedding: str, *, rotate: bool = False, rules: str = "lines", title: str = ""):
     if embedding not in EMBEDDINGS:
         raise ValueError(f"embedding must be one of {EMBEDDINGS}")
+    if rules not in ("lines", "rects", "form"):
+        raise ValueError("rules are drawn as lines, rects or in a form")
     cls = _Fpdf if embedding.startswith("fpdf2") else _Reportlab
-    return cls(embedding, rotate, rules_in_form, title)
+    return cls(embedding, rotate, rules, title)
 
 
 def _wrap(canvas, text: str, width: float, size: float) -> list[str]:
@@ -281,9 +297,9 @@ class _Writer:
 
 
 def report_pdf(tables: dict, *, fmt: str, title: str, embedding: str = "reportlab-ttf", rotate: bool = False,
-               rules_in_form: bool = False, split_before: str | None = None) -> bytes:
+               rules: str = "lines", split_before: str | None = None) -> bytes:
     """A whole report: title, 总体情况, the three sections' grids, closing sections."""
-    writer = _Writer(_canvas(embedding, rotate=rotate, rules_in_form=rules_in_form, title=title))
+    writer = _Writer(_canvas(embedding, rotate=rotate, rules=rules, title=title))
     writer.paragraph(title, size=14)
     writer.paragraph("一、总体情况")
     writer.paragraph(render.INTRO)

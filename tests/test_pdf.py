@@ -82,10 +82,22 @@ def test_rotated_pages_read_as_displayed():
 
 def test_table_rules_inside_a_form_xobject_are_placed_with_its_matrix():
     tables = random_tables(random.Random(11), "2021")
-    body = report_pdf(tables, fmt="2021", title=TITLE, rules_in_form=True)
+    body = report_pdf(tables, fmt="2021", title=TITLE, rules="form")
     first = pdfium.PdfDocument(body)[0]
     kinds = {obj.type for obj in first.get_objects(max_depth=1)}
     assert pdfium_c.FPDF_PAGEOBJ_FORM in kinds and pdfium_c.FPDF_PAGEOBJ_PATH not in kinds
+    assert extract_document(body, "http://127.0.0.1/r.pdf")["tables"] == tables
+
+
+@pytest.mark.parametrize("embedding", ["reportlab-ttf", "fpdf2-ttf"])
+def test_table_rules_drawn_as_thin_filled_rectangles(embedding):
+    """Word's PDF export draws borders as filled rectangles: two edges each, snapped into one rule."""
+    tables = random_tables(random.Random(17), "2021", blanks=True)
+    body = report_pdf(tables, fmt="2021", title=TITLE, embedding=embedding, rules="rects")
+    first = pdfium.PdfDocument(body)[1]
+    segments = {pdfium_c.FPDFPath_CountSegments(obj.raw) for obj in first.get_objects()
+                if obj.type == pdfium_c.FPDF_PAGEOBJ_PATH}
+    assert segments and segments <= {4, 5}  # rectangles only, no stroked lines
     assert extract_document(body, "http://127.0.0.1/r.pdf")["tables"] == tables
 
 
