@@ -65,6 +65,37 @@ _MOVETO = pdfium_c.FPDF_SEGMENT_MOVETO
 _PDFIUM_LOCK = threading.Lock()
 
 
+def _untyped(function, restype, *argtypes):
+    """The same pdfium function, called with plain addresses.
+
+    pypdfium2 declares typed pointer arguments and results; checking and
+    wrapping them costs about a third of each call, and the loops over every
+    character box, page object and path segment make thousands of calls a page.
+    """
+    return ctypes.CFUNCTYPE(restype, *argtypes)(ctypes.cast(function, ctypes.c_void_p).value)
+
+
+_ADDRESS, _INT = ctypes.c_void_p, ctypes.c_int
+_count_objects = _untyped(pdfium_c.FPDFPage_CountObjects, _INT, _ADDRESS)
+_get_object = _untyped(pdfium_c.FPDFPage_GetObject, _ADDRESS, _ADDRESS, _INT)
+_object_type = _untyped(pdfium_c.FPDFPageObj_GetType, _INT, _ADDRESS)
+_draw_mode = _untyped(pdfium_c.FPDFPath_GetDrawMode, _INT, _ADDRESS, _ADDRESS, _ADDRESS)
+_object_matrix = _untyped(pdfium_c.FPDFPageObj_GetMatrix, _INT, _ADDRESS, _ADDRESS)
+_count_segments = _untyped(pdfium_c.FPDFPath_CountSegments, _INT, _ADDRESS)
+_get_segment = _untyped(pdfium_c.FPDFPath_GetPathSegment, _ADDRESS, _ADDRESS, _INT)
+_segment_point = _untyped(pdfium_c.FPDFPathSegment_GetPoint, _INT, _ADDRESS, _ADDRESS, _ADDRESS)
+_segment_type = _untyped(pdfium_c.FPDFPathSegment_GetType, _INT, _ADDRESS)
+_segment_closes = _untyped(pdfium_c.FPDFPathSegment_GetClose, _INT, _ADDRESS)
+_count_form_objects = _untyped(pdfium_c.FPDFFormObj_CountObjects, _INT, _ADDRESS)
+_get_form_object = _untyped(pdfium_c.FPDFFormObj_GetObject, _ADDRESS, _ADDRESS, ctypes.c_ulong)
+_loose_char_box = _untyped(pdfium_c.FPDFText_GetLooseCharBox, _INT, _ADDRESS, _INT, _ADDRESS)
+_is_generated = _untyped(pdfium_c.FPDFText_IsGenerated, _INT, _ADDRESS, _INT)
+
+
+def _address(handle) -> int:
+    return ctypes.cast(handle, ctypes.c_void_p).value
+
+
 def layout_from_pdf(body: bytes) -> Layout:
     """The cells and lines of every page in order, the Title metadata, and what could not be read."""
     # pdfium is not thread-safe; extract_document is a plain function anyone may call from threads.
@@ -180,10 +211,10 @@ def _page_chars(textpage, to_display) -> list[Char]:
     if count <= 0:
         return []
     text = _page_text(raw, count)
-    get_box = pdfium_c.FPDFText_GetLooseCharBox
-    is_generated = pdfium_c.FPDFText_IsGenerated
+    page_address = _address(raw)
+    get_box = _loose_char_box
     rect = pdfium_c.FS_RECTF()
-    rect_ref = ctypes.byref(rect)
+    rect_ref = ctypes.addressof(rect)
     unpack = _UNPACK_RECT
     chars: list[Char] = []
     for index, ch in enumerate(text):
@@ -192,10 +223,10 @@ def _page_chars(textpage, to_display) -> list[Char]:
                 continue
             # pdfium infers spaces and line breaks from gaps; we do our own from the boxes,
             # but a space the PDF really contains still separates words.
-            if is_generated(raw, index) == 1:
+            if _is_generated(page_address, index) == 1:
                 continue
             ch = " "
-        get_box(raw, index, rect_ref)
+        get_box(page_address, index, rect_ref)
         left, top, right, bottom = unpack(rect)  # PDF user space, y up; turned below if the page is
         chars.append((left, -top, right, -bottom, ch, (left + right) / 2, -(top + bottom) / 2, index))
     heights = sorted([c[3] - c[1] for c in chars if c[4] != " "])
@@ -242,32 +273,32 @@ def _page_edges(page, to_display) -> tuple[list[tuple], list[tuple], int]:
     """Horizontal edges (y, x0, x1), vertical edges (x, top, bottom) and the number of images."""
     lines: list[tuple[float, float, float, float]] = []  # every straight segment, user space
     images = 0
-    get_type = pdfium_c.FPDFPageObj_GetType
-    get_matrix = pdfium_c.FPDFPageObj_GetMatrix
-    get_segment = pdfium_c.FPDFPath_GetPathSegment
-    get_point = pdfium_c.FPDFPathSegment_GetPoint
-    segment_type = pdfium_c.FPDFPathSegment_GetType
-    segment_closes = pdfium_c.FPDFPathSegment_GetClose
+    get_type = _object_type
+    get_segment = _get_segment
+    get_point = _segment_point
+    segment_type = _segment_type
     matrix = pdfium_c.FS_MATRIX()
+    matrix_ref = ctypes.addressof(matrix)
     unpack_matrix = _UNPACK_MATRIX
     x = ctypes.c_float()
     y = ctypes.c_float()
-    x_ref, y_ref = ctypes.byref(x), ctypes.byref(y)
+    x_ref, y_ref = ctypes.addressof(x), ctypes.addressof(y)
     fill = ctypes.c_int()
     stroke = ctypes.c_int()
+    fill_ref, stroke_ref = ctypes.addressof(fill), ctypes.addressof(stroke)
 
     def walk(obj, kind, parent):
         nonlocal images
         if kind == _PATH:
-            pdfium_c.FPDFPath_GetDrawMode(obj, fill, stroke)
+            _draw_mode(obj, fill_ref, stroke_ref)
             if not fill.value and not stroke.value:
                 return  # invisible (a clipping path)
-            get_matrix(obj, matrix)
+            _object_matrix(obj, matrix_ref)
             m = unpack_matrix(matrix)
             a, b, c, d, e, f = m if parent is None else _multiply(m, parent)
             start = last = None
             points = 0  # in the current subpath
-            for j in range(pdfium_c.FPDFPath_CountSegments(obj)):
+            for j in range(_count_segments(obj)):
                 segment = get_segment(obj, j)
                 get_point(segment, x_ref, y_ref)
                 px, py = x.value, y.value
@@ -282,23 +313,23 @@ def _page_edges(page, to_display) -> tuple[list[tuple], list[tuple], int]:
                         lines.append((*last, *point))
                 # Bézier pieces draw curves, never table rules: skip them.  Closing a
                 # two-point subpath ("m l h") draws the same line back: one edge, as pdfminer has it.
-                if points > 2 and segment_closes(segment):
+                if points > 2 and _segment_closes(segment):
                     lines.append((*point, *start))
                 last = point
         elif kind == _FORM:
-            get_matrix(obj, matrix)
+            _object_matrix(obj, matrix_ref)
             m = unpack_matrix(matrix)
             inner = m if parent is None else _multiply(m, parent)
-            for j in range(pdfium_c.FPDFFormObj_CountObjects(obj)):
-                child = pdfium_c.FPDFFormObj_GetObject(obj, j)
+            for j in range(_count_form_objects(obj)):
+                child = _get_form_object(obj, j)
                 walk(child, get_type(child), inner)
         elif kind == _IMAGE:
             images += 1
 
-    raw = page.raw
-    get_object = pdfium_c.FPDFPage_GetObject
-    for i in range(pdfium_c.FPDFPage_CountObjects(raw)):
-        obj = get_object(raw, i)
+    page_address = _address(page.raw)
+    get_object = _get_object
+    for i in range(_count_objects(page_address)):
+        obj = get_object(page_address, i)
         kind = get_type(obj)
         if kind != _TEXT:  # most objects are text: skip them without a call
             walk(obj, kind, None)
