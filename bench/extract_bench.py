@@ -9,7 +9,7 @@ Kinds:
 * ``txt``  – the seed reports (../shared/seeds/*.txt);
 * ``html`` – report pages as the demo renderer makes them (official template), ~20 KB each;
 * ``cms``  – the fake web's CMS report pages (tests/sites: navigation, metadata block, GBK);
-* ``big``  – a large CMS page (~1 MB: long navigation, the report, pages of prose);
+* ``big``  – a large CMS page (~0.5 MB: long navigation, the report, pages of prose);
 * ``pdf``  – the real reports (../shared/real/*.pdf).
 
 Stages are timed by wrapping the functions extract_document calls (the
@@ -100,7 +100,7 @@ def cms_documents() -> list[tuple[str, bytes]]:
 
 
 def big_document() -> tuple[str, bytes]:
-    """A ~1 MB CMS page: 1500 navigation links, the report, 3000 paragraphs of prose after it."""
+    """A ~0.5 MB CMS page: 1500 navigation links, the report, 3000 paragraphs of prose after it."""
     tables = random_tables(random.Random(7), "2021")
     page = render_report_html(tables, fmt="2021", title="某市人民政府2023年政府信息公开工作年度报告")
     nav = "".join(f'<li><a href="/col/col{i}/index.html">栏目{i}政务公开</a></li>' for i in range(1500))

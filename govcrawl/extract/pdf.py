@@ -227,7 +227,7 @@ def _page_chars(textpage, to_display) -> list[Char]:
                 continue
             ch = " "
         get_box(page_address, index, rect_ref)
-        left, top, right, bottom = unpack(rect)  # PDF user space, y up; turned below if the page is
+        left, top, right, bottom = unpack(rect)  # PDF user space, y up (turned below on a rotated page)
         chars.append((left, -top, right, -bottom, ch, (left + right) / 2, -(top + bottom) / 2, index))
     heights = sorted([c[3] - c[1] for c in chars if c[4] != " "])
     if heights:
