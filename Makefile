@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := chromium redis-server
+APT_PACKAGES := chromium redis-server fonts-wqy-zenhei fonts-noto-cjk
 ARGS ?=
 
 .PHONY: setup system-deps crawl test demo bench clean-state help
@@ -21,11 +21,14 @@ help:
 setup: system-deps $(STAMP)
 
 # Debian's chromium renders JS-only lists (Playwright cannot download its own browser here);
-# redis-server backs the distributed mode and its tests.
+# redis-server backs the distributed mode and its tests; the two CJK fonts draw the test PDFs
+# (tests/pdf_reports.py: TrueType outlines for reportlab, CFF outlines as fpdf2 embeds them).
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	[ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing="$$missing fonts-wqy-zenhei"; \
+	[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || missing="$$missing fonts-noto-cjk"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \

@@ -146,6 +146,22 @@ def _grid_lines(grid: list[list[Cell]], layout: str) -> list[str]:
     return lines
 
 
+def place(grid: list[list[Cell]]) -> tuple[list[tuple[int, int, int, int, str]], int, int]:
+    """A rowspan/colspan grid laid out on a rectangle: (row, col, rowspan, colspan, text) per cell,
+    the number of rows and of columns (for renderers that draw cells, not HTML rows)."""
+    placed: list[tuple[int, int, int, int, str]] = []
+    taken: set[tuple[int, int]] = set()
+    for r, row in enumerate(grid):
+        c = 0
+        for text, rowspan, colspan in row:
+            while (r, c) in taken:
+                c += 1
+            placed.append((r, c, rowspan, colspan, text))
+            taken.update((r + dr, c + dc) for dr in range(rowspan) for dc in range(colspan))
+            c += colspan
+    return placed, max(r for r, _ in taken) + 1, max(c for _, c in taken) + 1
+
+
 def grids(tables: dict, fmt: str) -> dict[str, list[list[Cell]]]:
     """Each section's table as the official template lays it out: rows of (text, rowspan, colspan)."""
     out = {}

@@ -171,25 +171,9 @@ def _stable_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def _placed(grid) -> tuple[list[tuple[int, int, int, int, str]], int, int]:
-    """The rowspan/colspan grid laid out on a rectangle: (row, col, rowspan, colspan, text), rows, cols."""
-    placed: list[tuple[int, int, int, int, str]] = []
-    taken: set[tuple[int, int]] = set()
-    for r, row in enumerate(grid):
-        c = 0
-        for text, rowspan, colspan in row:
-            while (r, c) in taken:
-                c += 1
-            placed.append((r, c, rowspan, colspan, text))
-            for dr in range(rowspan):
-                for dc in range(colspan):
-                    taken.add((r + dr, c + dc))
-            c += colspan
-    return placed, max(r for r, _ in taken) + 1, max(c for _, c in taken) + 1
-
-
 def _docx_table(document, grid) -> None:
-    placed, n_rows, n_cols = _placed(grid)
+    # Lay the rowspan/colspan grid out on a rectangle, then merge.
+    placed, n_rows, n_cols = render.place(grid)
     table = document.add_table(rows=n_rows, cols=n_cols)
     table.style = "Table Grid"
     for r, c, rowspan, colspan, text in placed:
@@ -224,7 +208,7 @@ def pdf_report(tables: dict, *, fmt: str, title: str) -> bytes:
     story = [Paragraph(htmlmod.escape(title), ParagraphStyle("h", parent=text_style, fontSize=14, leading=20)),
              Paragraph("一、总体情况", text_style), Paragraph(render.INTRO, text_style), Spacer(1, 8)]
     for key, grid in render.grids(tables, fmt).items():
-        placed, n_rows, n_cols = _placed(grid)
+        placed, n_rows, n_cols = render.place(grid)
         data = [["" for _ in range(n_cols)] for _ in range(n_rows)]
         commands = [("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]
         for r, c, rowspan, colspan, text in placed:

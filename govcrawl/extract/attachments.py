@@ -1,12 +1,8 @@
-"""Attachments: PDF, DOCX and legacy DOC/WPS documents as a ``Layout``.
+"""Attachments: sniffing a document's kind, and DOCX and legacy DOC/WPS documents as a ``Layout``.
 
 A report published as an attachment goes through the same table reader as a
-web page; only the way to its cells differs:
+web page; only the way to its cells differs (PDF has its own module, ``pdf.py``):
 
-* PDF (pdfplumber): per page, ruled tables become grids (a merged cell is
-  ``None`` in pdfplumber's grid) and the text outside them becomes lines, all
-  in top-to-bottom order, so a table split over pages reads as one stream.
-  A PDF with no text layer gets a clear warning: OCR is out of scope.
 * DOCX (python-docx): body paragraphs and Word tables in document order;
   ``gridSpan``/``vMerge`` continuation cells are left out like merged HTML cells.
 * DOC/WPS (OLE2 binaries): best effort – the UTF-16 text runs of the
@@ -57,96 +53,6 @@ def sniff_kind(body: bytes, content_type: str | None = None, url: str | None = N
             or b"<div" in sample or b"<p" in sample or b"<meta" in sample or "html" in ctype:
         return "html"
     return "text"
-
-
-# --------------------------------------------------------------------------- PDF
-
-
-def layout_from_pdf(body: bytes) -> Layout:
-    import pdfplumber
-    from pdfminer.pdfparser import PDFSyntaxError
-
-    layout = Layout()
-    try:
-        pdf = pdfplumber.open(io.BytesIO(body))
-    except (PDFSyntaxError, Exception) as exc:  # pdfminer raises many kinds on broken files
-        layout.warnings.append(f"PDF could not be opened ({type(exc).__name__}: {exc}); no text read")
-        return layout
-    chars = 0
-    with pdf:
-        layout.document_title = pdf_title(pdf)
-        for number, page in enumerate(pdf.pages, 1):
-            try:
-                chars += len(page.chars)
-                _add_pdf_page(layout, page)
-            except Exception as exc:  # one broken page must not lose the others
-                layout.warnings.append(f"PDF page {number} could not be read ({type(exc).__name__}: {exc})")
-        if chars == 0:
-            layout.warnings.append(
-                f"PDF has no text layer ({len(pdf.pages)} pages, image-only?): OCR is not supported, no tables read"
-            )
-    return layout
-
-
-def pdf_title(pdf) -> str | None:
-    """The PDF's Title metadata, repaired.
-
-    WPS writes it as UTF-16LE with a BOM, which the PDF spec does not allow
-    (only UTF-16BE), so pdfminer shows it as ``ÿþ?eœ^…``.  Decode the raw bytes
-    by their BOM; fall back to PDFDocEncoding.
-    """
-    from pdfminer.pdftypes import resolve1
-    from pdfminer.utils import decode_text
-
-    try:
-        raw = resolve1((pdf.doc.info or [{}])[0].get("Title"))
-    except Exception:  # broken trailer/info dictionary
-        return None
-    if not isinstance(raw, bytes) or not raw.strip():
-        return raw.strip() or None if isinstance(raw, str) else None
-    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"), (b"\xef\xbb\xbf", "utf-8")):
-        if raw.startswith(bom):
-            return raw[len(bom):].decode(codec, errors="replace").strip("\x00 ") or None
-    return decode_text(raw).strip() or None
-
-
-def _add_pdf_page(layout: Layout, page) -> None:
-    tables = [t for t in page.find_tables() if len(t.rows) >= 2 and len(t.rows[0].cells) >= 2]
-    boxes = [t.bbox for t in tables]
-
-    def outside(obj) -> bool:
-        x = (obj["x0"] + obj["x1"]) / 2
-        y = (obj["top"] + obj["bottom"]) / 2
-        return not any(x0 <= x <= x1 and top <= y <= bottom for x0, top, x1, bottom in boxes)
-
-    blocks: list[tuple[float, str, object]] = []
-    text_page = page.filter(outside) if boxes else page
-    for line in text_page.extract_text_lines(layout=False, strip=True, return_chars=False):
-        text = line["text"]
-        if re.fullmatch(r"[-—–\s]*\d+[-—–\s]*", text):  # page number "- 3 -"
-            continue
-        blocks.append((line["top"], "text", text))
-    for table in tables:
-        grid = table.extract()
-        cleaned = [[None if c is None else _join_cell_lines(c) for c in row] for row in grid]
-        blocks.append((table.bbox[1], "grid", cleaned))
-    blocks.sort(key=lambda b: b[0])
-    run: list[str] = []
-    for _, kind, value in blocks:
-        if kind == "text":
-            run.append(value)
-            continue
-        if run:
-            layout.add_text(run)
-            run = []
-        layout.add_grid(value)
-    if run:
-        layout.add_text(run)
-
-
-def _join_cell_lines(text: str) -> str:
-    """A PDF cell's lines are one label: join CJK without a space ("重 新出具", "（五）不\\n予处理")."""
-    return re.sub(r"\s*\n\s*", "", text)
 
 
 # --------------------------------------------------------------------------- DOCX

@@ -123,19 +123,23 @@ def _char_weight(ch: str, common: frozenset[str]) -> float:
     return -1.0  # other scripts, CJK extensions, compatibility ideographs
 
 
+# What plausibility looks at: non-ASCII characters and ASCII control characters.
+# Printable ASCII (most of an HTML page) scores nothing, so it is not even counted.
+_SCORED = re.compile(r"[^\t\n\r\f\x20-\x7e]+")
+
+
 def plausibility(text: str) -> float:
     """Mean weight of the non-ASCII characters in ``text``'s prefix, in [-5, 1].
 
     Pure-ASCII text scores 0.  Counting distinct characters keeps this fast.
     """
-    sample = text[:_SCORE_CHARS]
-    counts = Counter(sample)
+    counts = Counter("".join(_SCORED.findall(text, 0, _SCORE_CHARS)))
     common = _common_hanzi()
     total = 0.0
     n = 0
     for ch, k in counts.items():
         if ch < "\x80":
-            if ch < " " and ch not in "\t\n\r\f":
+            if ch < " ":  # a control character (tab, newlines and form feed are not scored)
                 total -= 5.0 * k
                 n += k
             continue
@@ -264,8 +268,13 @@ def decode_body(body: bytes, headers: Mapping | None = None) -> Decoded:
 
     for codec, _, _ in declared:
         consider(codec)
-    consider("utf-8")
-    consider("gb18030")
+    # A declaration that decodes cleanly to text this plausible wins against any
+    # alternative (a score is at most 1, the declaration gets the bonus): decoding
+    # and scoring the whole body again as utf-8 and gb18030 could not change that.
+    first = candidates[declared[0][0]] if declared else None
+    if not (first and first.clean and first.score > 1.0 - _DECLARED_BONUS):
+        consider("utf-8")
+        consider("gb18030")
 
     def rank(c: _Candidate) -> float:
         if declared and c.codec == declared[0][0]:

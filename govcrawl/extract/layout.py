@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from lxml import etree
+
 from govcrawl.extract.textfix import repair_text, strip_ruby_html
 
 ROW_END = "\n"  # never a cell: cells are single-line
@@ -29,7 +31,7 @@ _BLOCK_TAGS = frozenset(
     "pre blockquote dd dt dl form center hr title caption figure".split()
 )
 _SKIP_TAGS = frozenset("script style noscript head template iframe object svg select option textarea".split())
-_WS = re.compile(r"\s+")
+_LINE_TAGS = _BLOCK_TAGS | {"td", "th"}  # elements whose start and end end a text line
 _NUMERIC_PIECE = re.compile(r"^[+\-]?\d[\d,]*(\.\d+)?$")
 
 
@@ -42,7 +44,7 @@ class Layout:
 
     def add_grid(self, grid: list[list[str | None]]) -> None:
         """A table: rows of cells, ``None`` where a merged cell covers the position."""
-        flat = [_WS.sub(" ", c) for row in grid for c in row if c is not None]
+        flat = [" ".join(c.split()) for row in grid for c in row if c is not None]
         repaired = iter(_repair_all(flat))
         for row in grid:
             cells = [next(repaired).strip() for c in row if c is not None]
@@ -55,7 +57,7 @@ class Layout:
     def add_text(self, text_lines: list[str]) -> None:
         text_lines = _repair_all([ln.replace("\r", "") for ln in text_lines])
         self.tokens.extend(text_tokens(text_lines))
-        self.lines.extend(_WS.sub(" ", line).strip() for line in text_lines if line.strip())
+        self.lines.extend(_squeeze(line) for line in text_lines if line and not line.isspace())
 
     @property
     def text(self) -> str:
@@ -65,6 +67,11 @@ class Layout:
 # --------------------------------------------------------------------------- text
 
 
+def _squeeze(text: str) -> str:
+    """Whitespace runs as one space, none at the ends: ``re.sub(r"\\s+", " ", text).strip()``, 2-3x faster."""
+    return " ".join(text.split())
+
+
 def _split_line(line: str) -> list[str]:
     """A text line as cells: ``规章 1 0 11`` (PDF text, tab-separated copies) → label + numbers."""
     stripped = line.strip()
@@ -72,7 +79,7 @@ def _split_line(line: str) -> list[str]:
         return [""]
     pieces = stripped.split()
     if len(pieces) == 1 or not any(_NUMERIC_PIECE.match(p) for p in pieces):
-        return [_WS.sub(" ", stripped)]
+        return [_squeeze(stripped)]
     cells: list[str] = []
     label: list[str] = []
     for piece in pieces:
@@ -110,7 +117,7 @@ def text_tokens(lines: list[str]) -> list[str]:
             parts = line.split("|")
             if parts and not parts[-1].strip():
                 parts = parts[:-1]
-            tokens.extend(_WS.sub(" ", p).strip() for p in parts)
+            tokens.extend(_squeeze(p) for p in parts)
         return tokens
     empties = sum(1 for ln in lines if ln == "")
     spaced = empties >= 0.6 * len(nonempty)
@@ -179,6 +186,8 @@ def _expand_html_table(table) -> list[list[str | None]]:
 
 
 def _span(value) -> int:
+    if value is None:
+        return 1
     try:
         return max(1, min(int(str(value).strip() or 1), 200))
     except ValueError:
@@ -186,6 +195,13 @@ def _span(value) -> int:
 
 
 def _cell_text(cell) -> str:
+    if len(cell) == 0:  # most cells: text only, or one <p>/<span> holding it
+        return _squeeze(cell.text or "")
+    if len(cell) == 1 and len(cell[0]) == 0:
+        child = cell[0]
+        tag = child.tag.lower() if isinstance(child.tag, str) else None
+        inner = "" if tag is None or tag in _SKIP_TAGS else (" " if tag in _BLOCK_TAGS else "") + (child.text or "")
+        return _squeeze((cell.text or "") + inner + (child.tail or ""))
     parts: list[str] = []
 
     def walk(el):
@@ -201,7 +217,7 @@ def _cell_text(cell) -> str:
                 parts.append(child.tail)
 
     walk(cell)
-    return _WS.sub(" ", "".join(parts)).strip()
+    return _squeeze("".join(parts))
 
 
 def layout_from_html(html: str) -> Layout:
@@ -212,13 +228,12 @@ def layout_from_html(html: str) -> Layout:
     spaces: in tables flattened to paragraphs those are the blank cells.
     Inside ``<pre>`` the page's own line breaks count.
     """
-    from lxml import etree
-    from lxml import html as lxml_html
-
     layout = Layout()
     html = strip_ruby_html(html)
     try:
-        root = lxml_html.document_fromstring(html) if html.strip() else None
+        # lxml.html's parser makes a Python call per element to pick its class; lxml's
+        # own (per-thread) HTML parser builds the same tree without, and we use no lxml.html API.
+        root = etree.HTML(html) if html.strip() else None
     except (etree.ParserError, ValueError):
         root = None
     if root is None:
@@ -231,12 +246,17 @@ def layout_from_html(html: str) -> Layout:
     line: list[str] = []
 
     def flush(keep_empty=False):
-        text = _WS.sub(" ", "".join(line)) if line else ""
+        if not line:
+            if keep_empty:
+                text_run.append("")  # <p></p>
+            return
+        raw = "".join(line)
         line.clear()
-        if text.strip():
-            text_run.append(text.strip())
+        text = _squeeze(raw)
+        if text:
+            text_run.append(text)
         elif keep_empty:
-            text_run.append(text)  # "" for <p></p>, " " for <p>&nbsp;</p>
+            text_run.append(" " if raw else "")  # "" for <p></p>, " " for <p>&nbsp;</p>
 
     def grid(el):
         flush()
@@ -244,31 +264,35 @@ def layout_from_html(html: str) -> Layout:
         text_run.clear()
         layout.add_grid(_expand_html_table(el))
 
-    def walk(el, in_pre=False):
+    def walk(el):
         for child in el:
-            tag = child.tag.lower() if isinstance(child.tag, str) else None
+            tag = child.tag
+            tag = tag.lower() if isinstance(tag, str) else None  # None: a comment or processing instruction
             if tag is None or tag in _SKIP_TAGS:
                 pass
             elif tag == "table" and child.find(".//table") is None:
                 grid(child)
             elif tag == "br":
                 flush()
-            elif tag == "pre" or in_pre:
+            elif tag == "pre":
                 flush()
                 for piece in "".join(child.itertext()).split("\n"):
                     line.append(piece)
                     flush(keep_empty=True)
             else:
-                block = tag in _BLOCK_TAGS or tag in ("td", "th")
+                block = tag in _LINE_TAGS
                 if block:
                     flush()
-                if child.text:
-                    line.append(child.text)
-                walk(child)
+                text = child.text
+                if text:
+                    line.append(text)
+                if len(child):
+                    walk(child)
                 if block:
                     flush(keep_empty=(tag == "p"))
-            if child.tail:
-                line.append(child.tail)
+            tail = child.tail
+            if tail:
+                line.append(tail)
 
     if body.text:
         line.append(body.text)

@@ -170,7 +170,8 @@ def _labelled_values(lines: list[str]) -> dict[str, list[tuple[int, str | None]]
             value = None if _LABEL_ALONE.match(nxt) or _LABEL_COLON.search(nxt) else _clean_value(nxt)
             add(_label_of(alone), value)
             continue
-        matches = list(_LABEL_COLON.finditer(line))
+        # Scanning every line with the label alternation is the costly part: no colon, no match.
+        matches = list(_LABEL_COLON.finditer(line)) if ":" in line or "：" in line else ()
         for j, m in enumerate(matches):
             end = matches[j + 1].start() if j + 1 < len(matches) else len(line)
             add(_label_of(m), _clean_value(line[m.end():end]))

@@ -12,11 +12,12 @@ import hashlib
 import logging
 from collections.abc import Mapping
 
-from govcrawl.extract.attachments import layout_from_doc, layout_from_docx, layout_from_pdf, sniff_kind
+from govcrawl.extract.attachments import layout_from_doc, layout_from_docx, sniff_kind
 from govcrawl.extract.checks import run_checks
 from govcrawl.extract.decode import decode_body
 from govcrawl.extract.layout import Layout, layout_from_html, layout_from_text
 from govcrawl.extract.metadata import extract_metadata
+from govcrawl.extract.pdf import layout_from_pdf
 from govcrawl.extract.tables import read_tables
 
 logger = logging.getLogger(__name__)

@@ -51,14 +51,18 @@ def parse_value(cell: str) -> Value | None:
 # --------------------------------------------------------------------------- labels
 
 _PUNCT = re.compile(r"[\s\"'“”‘’「」『』《》:：,，;；]")
+_LEADING_NUMBER = re.compile(r"^(\d)[、．.]")
+_NUMBER_COMMA = re.compile(r"(\d)、")
 
 
 def squash_label(cell: str) -> str:
     """A label reduced to what identifies it: no spaces, quotes or commas; unified brackets and numbering."""
     s = _PUNCT.sub("", cell)
     s = s.replace("（", "(").replace("）", ")").replace("〔", "(").replace("〕", ")")
-    s = re.sub(r"^(\d)[、．.]", r"\1.", s)
-    s = re.sub(r"(\d)、", r"\1.", s)
+    if s[:1].isdigit():  # every label is squashed: skip the patterns that cannot match
+        s = _LEADING_NUMBER.sub(r"\1.", s)
+    if "、" in s:
+        s = _NUMBER_COMMA.sub(r"\1.", s)
     return s
 
 

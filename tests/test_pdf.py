@@ -1,0 +1,120 @@
+"""The PDF reader (govcrawl/extract/pdf.py) on PDFs generated here: grids, merged cells, page breaks, fonts.
+
+The real PDFs are covered cell for cell by test_gold.py; these PDFs vary one
+thing each (how the CJK font is embedded, page rotation, rules inside a form
+XObject, scanned pages) on reports whose tables we know.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+import pytest
+
+from govcrawl.demo.render import random_tables
+from govcrawl.extract import extract_document, is_report
+from govcrawl.extract.layout import ROW_END
+from govcrawl.extract.pdf import layout_from_pdf
+from tests.pdf_reports import EMBEDDINGS, grid_pdf, report_pdf, scanned_pdf
+
+TITLE = "某县人民政府2022年政府信息公开工作年度报告"
+
+
+def _page_texts(body: bytes) -> list[str]:
+    document = pdfium.PdfDocument(body)
+    return [page.get_textpage().get_text_range() for page in document]
+
+
+@pytest.mark.parametrize("fmt", ["2019", "2021"])
+@pytest.mark.parametrize("embedding", EMBEDDINGS)
+def test_report_reads_back_its_tables_whatever_the_font_embedding(embedding, fmt):
+    tables = random_tables(random.Random(len(embedding) + int(fmt)), fmt, blanks=True)
+    body = report_pdf(tables, fmt=fmt, title=TITLE, embedding=embedding, split_before="三、本年度办理结果")
+    pages = _page_texts(body)
+    # The applications table starts on one page and goes on at the top of the next.
+    split = next(i for i, text in enumerate(pages) if "上年结转" in text)
+    assert "予以公开" not in pages[split] and "予以公开" in pages[split + 1]
+
+    item = extract_document(body, "http://127.0.0.1/r.pdf")
+    assert item["tables"] == tables
+    assert (item["title"], item["agency"], item["year"], item["format"]) == (TITLE, "某县人民政府", 2022, fmt)
+    assert item["warnings"] == []
+
+
+def test_merged_cells_appear_once_and_text_around_the_grid_keeps_its_place():
+    grid = [
+        [("第二十条第(五)项", 1, 3)],
+        [("信息内容", 2, 1), ("本年处理决定数量", 1, 2)],
+        [("上半年", 1, 1), ("下半年", 1, 1)],
+        [("行政许可", 1, 1), ("3,985,758", 1, 1), ("", 1, 1)],
+    ]
+    layout = layout_from_pdf(grid_pdf(grid, before="二、主动公开政府信息情况", after="三、收到和处理政府信息公开申请情况"))
+    assert layout.tokens == [
+        "二、主动公开政府信息情况",
+        "第二十条第(五)项", ROW_END,
+        "信息内容", "本年处理决定数量", ROW_END,
+        "上半年", "下半年", ROW_END,
+        "行政许可", "3,985,758", "", ROW_END,
+        "三、收到和处理政府信息公开申请情况",
+    ]
+    assert layout.warnings == []
+
+
+def test_table_across_two_pages_reads_as_one_stream_without_page_numbers():
+    grid = [[("信息内容", 1, 1), ("件数", 1, 1)]] + [[(f"事项{n}", 1, 1), (str(n * 7), 1, 1)] for n in range(60)]
+    body = grid_pdf(grid, before="二、主动公开政府信息情况")
+    assert len(pdfium.PdfDocument(body)) == 2
+    expected = ["二、主动公开政府信息情况"]
+    for row in grid:
+        expected += [text for text, _, _ in row] + [ROW_END]
+    assert layout_from_pdf(body).tokens == expected  # "- 1 -" at the foot of page 1 is not a cell
+
+
+def test_rotated_pages_read_as_displayed():
+    tables = random_tables(random.Random(90), "2019", blanks=True)
+    body = report_pdf(tables, fmt="2019", title=TITLE, rotate=True)
+    assert {page.get_rotation() for page in pdfium.PdfDocument(body)} == {90}
+    item = extract_document(body, "http://127.0.0.1/r.pdf")
+    assert item["tables"] == tables and item["title"] == TITLE
+
+
+def test_table_rules_inside_a_form_xobject_are_placed_with_its_matrix():
+    tables = random_tables(random.Random(11), "2021")
+    body = report_pdf(tables, fmt="2021", title=TITLE, rules="form")
+    first = pdfium.PdfDocument(body)[0]
+    kinds = {obj.type for obj in first.get_objects(max_depth=1)}
+    assert pdfium_c.FPDF_PAGEOBJ_FORM in kinds and pdfium_c.FPDF_PAGEOBJ_PATH not in kinds
+    assert extract_document(body, "http://127.0.0.1/r.pdf")["tables"] == tables
+
+
+@pytest.mark.parametrize("embedding", ["reportlab-ttf", "fpdf2-ttf"])
+def test_table_rules_drawn_as_thin_filled_rectangles(embedding):
+    """Word's PDF export draws borders as filled rectangles: two edges each, snapped into one rule."""
+    tables = random_tables(random.Random(17), "2021", blanks=True)
+    body = report_pdf(tables, fmt="2021", title=TITLE, embedding=embedding, rules="rects")
+    first = pdfium.PdfDocument(body)[1]
+    segments = {pdfium_c.FPDFPath_CountSegments(obj.raw) for obj in first.get_objects()
+                if obj.type == pdfium_c.FPDF_PAGEOBJ_PATH}
+    assert segments and segments <= {4, 5}  # rectangles only, no stroked lines
+    assert extract_document(body, "http://127.0.0.1/r.pdf")["tables"] == tables
+
+
+def test_scanned_pdf_says_it_has_no_text_layer():
+    item = extract_document(scanned_pdf([None, None]), "http://127.0.0.1/scan.pdf")
+    assert any("no text layer (2 pages" in w and "OCR" in w for w in item["warnings"])
+    assert not is_report(item)
+
+
+def test_scanned_pages_in_a_text_pdf_are_named():
+    layout = layout_from_pdf(scanned_pdf([TITLE, None, "六、其他需要报告的事项", None]))
+    assert layout.lines == [TITLE, "六、其他需要报告的事项"]
+    assert len(layout.warnings) == 1
+    assert "PDF pages 2, 4 of 4 only images" in layout.warnings[0] and "OCR" in layout.warnings[0]
+
+
+def test_not_a_pdf_behind_the_magic_is_a_warning():
+    layout = layout_from_pdf(b"%PDF-1.7\n" + b"\x00garbage" * 100)
+    assert layout.tokens == [] and layout.warnings[0].startswith("PDF could not be opened")
+
