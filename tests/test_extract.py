@@ -43,6 +43,18 @@ def test_official_2021_html_template_in_gbk_reads_tables_and_metadata():
     assert item["provenance"]["encoding"] == "gb18030"
 
 
+@pytest.mark.parametrize("name, reader", [
+    ("seeds/000_81d7a68a0bd34fe9.txt", "text"), ("real/hongze_2024.pdf", "pdf")])
+def test_reader_names_the_document_kind_and_archive_is_off(name, reader):
+    item = _valid(extract_document((SHARED / name).read_bytes(), f"https://example.gov.cn/{name}"))
+    assert (item["provenance"]["reader"], item["provenance"]["archive"]) == (reader, None)
+
+
+def test_reader_is_null_without_tables():
+    item = _valid(extract_document("<p>2023年政府信息公开工作年度报告</p>".encode(), "https://x.gov.cn/a.html"))
+    assert (item["tables"], item["provenance"]["reader"]) == ({}, None)
+
+
 @pytest.mark.parametrize("fmt", ["2019", "2021"])
 def test_docx_word_tables_with_merged_cells(fmt):
     tables = random_tables(random.Random(7), fmt, blanks=True)
@@ -51,6 +63,7 @@ def test_docx_word_tables_with_merged_cells(fmt):
     assert item["tables"] == tables
     assert item["format"] == fmt
     assert item["provenance"]["encoding"] is None  # not decoded from bytes as text
+    assert item["provenance"]["reader"] == "docx"
 
 
 def test_traditional_page_with_ruby_markup_reads_like_simplified():

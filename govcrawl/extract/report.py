@@ -31,7 +31,10 @@ _REPORT_TITLE = re.compile(r"(19|20)\d{2}\s*年度?.{0,40}政府信息公开.{0,
 PROVENANCE_KEYS = (
     "index_no", "publisher", "doc_no", "category", "created_date", "published_date",
     "source_url", "referer", "fetched_at", "http_last_modified", "etag", "content_sha256", "encoding",
+    "reader", "archive",
 )
+# The reader that read the tables, by document kind (report-schema.md ``provenance.reader``).
+_READERS = {"html": "html", "text": "text", "pdf": "pdf", "docx": "docx", "doc": "doc"}
 
 
 def _content_type(headers: Mapping | None) -> str | None:
@@ -97,6 +100,7 @@ def extract_document(
         source_url=url,
         content_sha256=hashlib.sha256(body).hexdigest(),
         encoding=encoding,
+        reader=_READERS.get(kind) if result.tables else None,
     )
     item = {
         "url": url,
@@ -107,7 +111,7 @@ def extract_document(
         "format": result.format,
         "provenance": provenance,
         "tables": result.tables,
-        "checks": run_checks(result.tables),
+        "checks": run_checks(result.tables, layout.text, meta.get("year")),
         "warnings": warnings,
     }
     if not is_report(item):

@@ -1,0 +1,107 @@
+"""Key figures a report states in its prose (``全年共收到政府信息公开申请749件``).
+
+Owns ``prose_figures(text, year)``: the figures of the report year that the
+text states plainly, each with the clause that states it, for the
+``narrative_matches_tables`` check.  Reading is deliberately cautious: a
+figure counts only when it has a unit (``件/条/起/宗/例`` – table rows have
+none), its clause names what it counts, and nothing marks it as a part
+(``其中``, ``含``, ``代表``), a comparison (``同比``, ``较上年``) or another
+year.  A figure left out is not compared; a wrong figure would be a false alarm.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# What each figure is, as the spec names it (checks.py maps these to table cells).
+NEW_REQUESTS, HANDLED, CARRIED_FORWARD, REVIEWS, LAWSUITS = (
+    "new_requests", "total_handled", "carried_forward", "review", "litigation")
+
+_CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
+_SPACE_NEXT_TO_CJK = re.compile(rf"(?<=[{_CJK}])[ \t]+|[ \t]+(?=[{_CJK}])")
+_SENTENCE_END = re.compile(r"[。！？!?；;]|\n")
+_CLAUSE_END = re.compile(r"[，,：:（(）)]")
+_FIGURE = re.compile(r"(?<![\d.])(\d{1,7})(?:件|条|起|宗|例)")
+# A PDF wraps prose at the page width ("答\n复 3050 件"): a long line without a
+# sentence end continues on the next one.  Short lines are headings or cells.
+_WRAPPED_LINE_CHARS = 15
+_YEAR = re.compile(r"((?:19|20)\d{2})年")
+
+# In the words before a figure (its clause, from the previous figure on).
+_PART_OR_COMPARISON = re.compile(r"其中|含|包括|代表|同比|较上年|比上年|较去年|比去年|增长|增加|减少|下降|上升|平均")
+_REVIEW = re.compile(r"行政复议")
+_LAWSUIT = re.compile(r"行政诉讼")
+# "行政复议、行政诉讼0件" is one figure for both: neither alone.
+_REVIEW_AND_LAWSUIT = re.compile(r"行政复议[、和与及或]|[、和与及或]行政诉讼|复议诉讼")
+_CARRIED_OVER = re.compile(r"上一?年度?结转|结转上一?年")
+_CARRIED_FORWARD = re.compile(r"(?:结转|顺延|转入|转)(?:到|至|入)?下一?年度?")
+_RECEIVED = re.compile(r"收到|受理|新收|接收|接到|收悉")
+_HANDLED = re.compile(r"办结|答复|办理完毕|处理完毕|办理")
+_REQUEST = re.compile(r"申请")
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str  # NEW_REQUESTS, HANDLED, CARRIED_FORWARD, REVIEWS or LAWSUITS
+    value: int
+    clause: str  # the words that state it, for the check's detail
+
+
+def _sentences(text: str) -> list[str]:
+    lines = [_SPACE_NEXT_TO_CJK.sub("", ln.strip()) for ln in text.splitlines()]
+    joined: list[str] = []
+    for line in lines:
+        if not line:
+            continue
+        if joined and len(joined[-1]) >= _WRAPPED_LINE_CHARS and not _SENTENCE_END.search(joined[-1][-1]):
+            joined[-1] += line
+        else:
+            joined.append(line)
+    return [s for block in joined for s in _SENTENCE_END.split(block) if s]
+
+
+def _kind(before: str, after: str, sentence: str) -> str | None:
+    """What the figure between ``before`` and ``after`` (its clause) counts, if the clause says so plainly."""
+    if _PART_OR_COMPARISON.search(before):
+        return None
+    review, lawsuit = _REVIEW.search(before), _LAWSUIT.search(before)
+    if review or lawsuit:
+        if _REVIEW_AND_LAWSUIT.search(before):
+            return None
+        return REVIEWS if review else LAWSUITS
+    if _CARRIED_OVER.search(before):
+        return None
+    if _CARRIED_FORWARD.search(before) or _CARRIED_FORWARD.match(after):
+        return CARRIED_FORWARD
+    if not (_REQUEST.search(before) or _REQUEST.search(after[:12]) or _REQUEST.search(sentence)):
+        return None
+    if _RECEIVED.search(before):
+        return NEW_REQUESTS
+    if _HANDLED.search(before):
+        return HANDLED
+    return None
+
+
+def prose_figures(text: str, year: int | None = None) -> list[Figure]:
+    """Figures of the report year the prose states about requests, reviews and lawsuits."""
+    figures: list[Figure] = []
+    for sentence in _sentences(text or ""):
+        if not _FIGURE.search(sentence):
+            continue
+        years = {int(y) for y in _YEAR.findall(sentence)}
+        if year is not None and years - {year}:
+            continue  # about another year, or comparing with one
+        clause_start = 0
+        for m in _FIGURE.finditer(sentence):
+            ends = list(_CLAUSE_END.finditer(sentence, clause_start, m.start()))
+            if ends:
+                clause_start = ends[-1].end()
+            nxt = _CLAUSE_END.search(sentence, m.end())
+            clause_end = nxt.start() if nxt else len(sentence)
+            before, after = sentence[clause_start:m.start()], sentence[m.end():clause_end]
+            kind = _kind(before, after, sentence)
+            if kind:
+                figures.append(Figure(kind, int(m.group(1)), sentence[clause_start:clause_end]))
+            clause_start = m.end()
+    return figures
