@@ -17,6 +17,7 @@ from govcrawl.extract.attachments import layout_from_doc, layout_from_docx, layo
 from govcrawl.extract.checks import run_checks
 from govcrawl.extract.decode import decode_body
 from govcrawl.extract.layout import Layout, layout_from_html, layout_from_text
+from govcrawl.extract.markdown import is_markdown, layout_from_markdown
 from govcrawl.extract.metadata import extract_metadata
 from govcrawl.extract.tables import read_tables
 
@@ -50,7 +51,9 @@ def _content_type(headers: Mapping | None) -> str | None:
     return None
 
 
-def _read_layout(body: bytes, kind: str, headers: Mapping | None) -> tuple[Layout, str | None, str | None, list[str]]:
+def _read_layout(
+    body: bytes, kind: str, headers: Mapping | None, url: str | None = None
+) -> tuple[Layout, str | None, str | None, list[str]]:
     """The layout, the decoded HTML (for <meta>), the text encoding used, and warnings."""
     if kind == "pdf":
         return layout_from_pdf(body), None, None, []
@@ -70,6 +73,8 @@ def _read_layout(body: bytes, kind: str, headers: Mapping | None) -> tuple[Layou
         text = text[:MAX_TEXT_CHARS]
     if kind == "html":
         return layout_from_html(text), text, decoded.encoding, warnings
+    if is_markdown(text, url):
+        return layout_from_markdown(text), None, decoded.encoding, warnings
     return layout_from_text(text), None, decoded.encoding, warnings
 
 
@@ -83,7 +88,7 @@ def extract_document(
     if not body:
         warnings.append("empty document")
     try:
-        layout, html, encoding, read_warnings = _read_layout(body, kind, headers)
+        layout, html, encoding, read_warnings = _read_layout(body, kind, headers, url)
     except Exception as exc:  # a reader bug must cost one document, never the crawl
         logger.exception("could not read %s", url)
         layout, html, encoding, read_warnings = Layout(), None, None, [f"{kind} could not be read: {exc!r}"]

@@ -1,0 +1,62 @@
+"""Markdown copies of reports (a converter's output, a ``.md`` file) as a ``Layout``.
+
+Owns ``is_markdown`` and ``layout_from_markdown``: ``#`` headings and
+``**bold**`` lose their marks, a pipe table (``| a | b |`` rows with a
+``|---|`` separator row) becomes a grid with one row per line, so the table
+reader sees rows and cells as in an HTML table.  Blank lines only separate
+paragraphs here; they are never cells.
+"""
+
+from __future__ import annotations
+
+import re
+
+from govcrawl.extract.layout import Layout
+
+_SEPARATOR_ROW = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+|\s+#+\s*$")
+_MARKS = re.compile(r"^\s{0,3}>\s?|\*\*|__")
+
+
+def is_markdown(text: str, url: str | None = None) -> bool:
+    """A markdown document: named ``.md``, or holding a pipe table's ``|---|`` separator row."""
+    path = (url or "").split("?", 1)[0].lower()
+    if path.endswith((".md", ".markdown")):
+        return True
+    return any(_SEPARATOR_ROW.match(line) and "|" in line for line in text.splitlines())
+
+
+def _cells(line: str) -> list[str]:
+    inner = line.strip()[1:-1]
+    return [cell.strip() for cell in inner.split("|")]
+
+
+def layout_from_markdown(text: str) -> Layout:
+    layout = Layout()
+    prose: list[str] = []
+    table: list[list[str | None]] = []
+
+    def flush_prose():
+        if prose:
+            layout.add_text(prose[:])
+            prose.clear()
+
+    def flush_table():
+        if table:
+            layout.add_grid(table[:])
+            table.clear()
+
+    for line in text.replace("\r", "").split("\n"):
+        if _TABLE_ROW.match(line):
+            flush_prose()
+            if not _SEPARATOR_ROW.match(line):
+                table.append(_cells(line))
+            continue
+        flush_table()
+        line = _MARKS.sub("", _HEADING.sub("", line)).strip()
+        if line:
+            prose.append(line)
+    flush_table()
+    flush_prose()
+    return layout
