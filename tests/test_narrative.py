@@ -52,3 +52,16 @@ def test_short_lines_are_not_joined():
 def test_clause_is_quoted():
     [figure] = prose_figures("全年共收到政府信息公开申请749件，均已答复。", 2023)
     assert figure.clause == "全年共收到政府信息公开申请749件"
+
+
+def test_review_and_lawsuit_figures_in_one_clause():
+    assert figures("全年因政府信息公开引发行政复议3件、行政诉讼2起。") == [("review", 3), ("litigation", 2)]
+
+
+def test_a_heading_after_a_long_line_starts_a_new_sentence():
+    text = "索引号 0001/2024-00031 发布机构 县政府办公室 发布日期 2024-01-22\n(二)依申请公开情况\n2023年,共受理政府信息公开申请 3 件。"
+    assert figures(text) == [("new_requests", 3)]
+
+
+def test_a_date_in_another_year_does_not_move_the_sentence():
+    assert figures("2023年共收到政府信息公开申请5件,截至2024年1月10日已全部办结。") == [("new_requests", 5)]

@@ -257,7 +257,8 @@ def _title_from_lines(lines: list[str]) -> str | None:
         if _TITLE_STARTS_WITH_YEAR.match(title) and i > 0:
             # PDFs break the title after the agency: "洪泽区人民政府\n2023 年政府信息公开...".
             prev = lines[i - 1].strip()
-            if _AGENCY_LINE.match(prev.replace(" ", "")):
+            labelled = _LABEL_CELL.match(prev) or _LABEL_COLON.search(prev)  # "发布机构 X" is metadata
+            if not labelled and _AGENCY_LINE.match(prev.replace(" ", "")):
                 title = prev + title
         return _clean_title(title)
     return None

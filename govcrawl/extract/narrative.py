@@ -26,14 +26,15 @@ _FIGURE = re.compile(r"(?<![\d.])(\d{1,7})(?:件|条|起|宗|例)")
 # A PDF wraps prose at the page width ("答\n复 3050 件"): a long line without a
 # sentence end continues on the next one.  Short lines are headings or cells.
 _WRAPPED_LINE_CHARS = 15
-_YEAR = re.compile(r"((?:19|20)\d{2})年")
+# A year the sentence is about; a date ("2024年1月20日") only says when something happened.
+_YEAR = re.compile(r"((?:19|20)\d{2})年(?!\d{1,2}月)")
+# A heading starts a new block even after a long line: "一、", "(二)", "3."
+_HEADING = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|[(（][一二三四五六七八九十\d]+[)）]|\d+[、.](?!\d))")
 
 # In the words before a figure (its clause, from the previous figure on).
 _PART_OR_COMPARISON = re.compile(r"其中|含|包括|代表|同比|较上年|比上年|较去年|比去年|增长|增加|减少|下降|上升|平均")
 _REVIEW = re.compile(r"行政复议")
 _LAWSUIT = re.compile(r"行政诉讼")
-# "行政复议、行政诉讼0件" is one figure for both: neither alone.
-_REVIEW_AND_LAWSUIT = re.compile(r"行政复议[、和与及或]|[、和与及或]行政诉讼|复议诉讼")
 _CARRIED_OVER = re.compile(r"上一?年度?结转|结转上一?年")
 _CARRIED_FORWARD = re.compile(r"(?:结转|顺延|转入|转)(?:到|至|入)?下一?年度?")
 _RECEIVED = re.compile(r"收到|受理|新收|接收|接到|收悉")
@@ -51,13 +52,16 @@ class Figure:
 def _sentences(text: str) -> list[str]:
     lines = [_SPACE_NEXT_TO_CJK.sub("", ln.strip()) for ln in text.splitlines()]
     joined: list[str] = []
+    previous = ""
     for line in lines:
         if not line:
             continue
-        if joined and len(joined[-1]) >= _WRAPPED_LINE_CHARS and not _SENTENCE_END.search(joined[-1][-1]):
+        wrapped = len(previous) >= _WRAPPED_LINE_CHARS and not _SENTENCE_END.match(previous[-1])
+        if joined and wrapped and not _HEADING.match(line):
             joined[-1] += line
         else:
             joined.append(line)
+        previous = line
     return [s for block in joined for s in _SENTENCE_END.split(block) if s]
 
 
@@ -66,9 +70,9 @@ def _kind(before: str, after: str, sentence: str) -> str | None:
     if _PART_OR_COMPARISON.search(before):
         return None
     review, lawsuit = _REVIEW.search(before), _LAWSUIT.search(before)
+    if review and lawsuit:
+        return None  # "行政复议、行政诉讼0件": one figure for both, neither alone
     if review or lawsuit:
-        if _REVIEW_AND_LAWSUIT.search(before):
-            return None
         return REVIEWS if review else LAWSUITS
     if _CARRIED_OVER.search(before):
         return None
