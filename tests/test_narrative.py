@@ -15,7 +15,7 @@ def figures(text: str, year: int | None = 2023) -> list[tuple[str, int]]:
     ("2023年，我局共受理政府信息公开申请 21 件，均在法定期限内答复。", [("new_requests", 21)]),
     ("本年度新收政府信息公开申请12件，已全部办结。", [("new_requests", 12)]),
     ("共收到35件政府信息公开申请。", [("new_requests", 35)]),
-    ("答复 3050 件（含上年度结转申请 34 件，另有 103 件顺延到下年度答复）。",
+    ("政府信息公开申请答复 3050 件（含上年度结转申请 34 件，另有 103 件顺延到下年度答复）。",
      [("total_handled", 3050), ("carried_forward", 103)]),
     ("发生政府信息公开行政复议3件，行政诉讼2起。", [("review", 3), ("litigation", 2)]),
     ("因政府信息公开被申请行政复议1件、提起行政诉讼4件。", [("review", 1), ("litigation", 4)]),
@@ -34,6 +34,7 @@ def test_common_phrasings(text, expected):
     "全年主动公开政府信息973条。",  # not about requests
     "一、本年新收政府信息公开申请数量 21 0 0 0 0 0 21",  # a table row: numbers without a unit
     "接收到两例依申请公开请求。",  # not a plain figure
+    "全年受理行政许可申请120件,均已办结。",  # requests, but not for information
 ])
 def test_figures_not_stated_plainly_are_left_out(text):
     assert figures(text) == []
@@ -65,3 +66,19 @@ def test_a_heading_after_a_long_line_starts_a_new_sentence():
 
 def test_a_date_in_another_year_does_not_move_the_sentence():
     assert figures("2023年共收到政府信息公开申请5件,截至2024年1月10日已全部办结。") == [("new_requests", 5)]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2023年,我局未收到政府信息公开申请。", [("new_requests", 0)]),
+    ("全年未接到信息公开申请;未发生因政府信息公开引起的行政复议和行政诉讼。",
+     [("new_requests", 0), ("review", 0), ("litigation", 0)]),
+    ("本年度没有发生行政诉讼。", [("litigation", 0)]),
+    ("全年未收到行政许可申请。", []),
+])
+def test_stated_zeros(text, expected):
+    assert figures(text) == expected
+
+
+@pytest.mark.parametrize("text", ["未经复议直接起诉的行政诉讼结果维持", "确保无一例行政复议被纠错"])
+def test_negations_that_are_not_zero_counts(text):
+    assert figures(text) == []

@@ -6,7 +6,8 @@ text states plainly, each with the clause that states it, for the
 figure counts only when it has a unit (``件/条/起/宗/例`` – table rows have
 none), its clause names what it counts, and nothing marks it as a part
 (``其中``, ``含``, ``代表``), a comparison (``同比``, ``较上年``) or another
-year.  A figure left out is not compared; a wrong figure would be a false alarm.
+year.  A zero said in words counts (``未收到政府信息公开申请``, ``未发生行政复议``).
+A figure left out is not compared; a wrong figure would be a false alarm.
 """
 
 from __future__ import annotations
@@ -39,7 +40,14 @@ _CARRIED_OVER = re.compile(r"上一?年度?结转|结转上一?年")
 _CARRIED_FORWARD = re.compile(r"(?:结转|顺延|转入|转)(?:到|至|入)?下一?年度?")
 _RECEIVED = re.compile(r"收到|受理|新收|接收|接到|收悉")
 _HANDLED = re.compile(r"办结|答复|办理完毕|处理完毕|办理")
-_REQUEST = re.compile(r"申请")
+# A request for government information, not any 申请 (行政许可申请 is another matter).
+_REQUEST = re.compile(r"公开申请|依申请|申请公开|信息公开.{0,6}申请")
+# "未收到政府信息公开申请", "未发生行政复议和行政诉讼", "无行政诉讼": a plain zero.  The verb is
+# required ("未经复议直接起诉" is a column, "无一例…被纠错" says nothing about the count).
+_NO_REQUESTS = re.compile(r"(?:未|没有)(?:收到|受理|接到|接收|新收)[^\d，,；;。]{0,10}?(?:公开申请|依申请|申请公开)")
+_NONE = r"(?:(?:未|没有)(?:发生|产生|引发|引起|出现|收到|接到|被)[^\d，,；;。、]{0,14}?|无)"
+_NO_REVIEWS = re.compile(rf"{_NONE}行政复议")
+_NO_LAWSUITS = re.compile(rf"{_NONE}(?:行政复议[和与及、或])?行政诉讼")
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,7 @@ def _kind(before: str, after: str, sentence: str) -> str | None:
         return None
     if _CARRIED_FORWARD.search(before) or _CARRIED_FORWARD.match(after):
         return CARRIED_FORWARD
-    if not (_REQUEST.search(before) or _REQUEST.search(after[:12]) or _REQUEST.search(sentence)):
+    if not (_REQUEST.search(before) or _REQUEST.search(after) or _REQUEST.search(sentence)):
         return None
     if _RECEIVED.search(before):
         return NEW_REQUESTS
@@ -87,15 +95,26 @@ def _kind(before: str, after: str, sentence: str) -> str | None:
     return None
 
 
+def _zeros(sentence: str) -> list[Figure]:
+    """What the sentence says did not happen: no requests received, no reviews, no lawsuits."""
+    found = []
+    for clause in _CLAUSE_END.split(sentence):
+        if _FIGURE.search(clause) or _PART_OR_COMPARISON.search(clause):
+            continue
+        for key, pattern in ((NEW_REQUESTS, _NO_REQUESTS), (REVIEWS, _NO_REVIEWS), (LAWSUITS, _NO_LAWSUITS)):
+            if pattern.search(clause):
+                found.append(Figure(key, 0, clause))
+    return found
+
+
 def prose_figures(text: str, year: int | None = None) -> list[Figure]:
     """Figures of the report year the prose states about requests, reviews and lawsuits."""
     figures: list[Figure] = []
     for sentence in _sentences(text or ""):
-        if not _FIGURE.search(sentence):
-            continue
         years = {int(y) for y in _YEAR.findall(sentence)}
         if year is not None and years - {year}:
             continue  # about another year, or comparing with one
+        figures += _zeros(sentence)
         clause_start = 0
         for m in _FIGURE.finditer(sentence):
             ends = list(_CLAUSE_END.finditer(sentence, clause_start, m.start()))
