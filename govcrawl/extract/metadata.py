@@ -342,13 +342,14 @@ def extract_metadata(
                     break
     provenance["published_date"] = published
 
-    # By evidence: the document's own title first, the page <title> (site name
-    # attached) last; a title that does not read as a report title only when
-    # nothing does (a look-alike page keeps its name).
+    # By evidence: the document's own title first (its 名称 cell, the CMS's
+    # ArticleTitle, its heading line), the page <title> (site name attached)
+    # last; a title that does not read as a report title only when nothing
+    # does (a look-alike page keeps its name).
     own_title = _pick(labelled.get("title"))
     title = (_report_title(own_title)
-             or _title_from_lines(lines)
              or _report_title(meta.get("articletitle"))
+             or _title_from_lines(lines)
              or _title_from_lines([repair_text(document_title)] if document_title else [])
              or _title_from_html_title(meta.get("<title>"), meta.get("sitename"))
              or _clean_title(own_title)
