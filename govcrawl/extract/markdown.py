@@ -15,16 +15,30 @@ from govcrawl.extract.layout import Layout
 
 _SEPARATOR_ROW = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+|\s+#+\s*$")
+# Chinese copies often leave out the space after the marks: "##四、…".
+_HEADING = re.compile(r"^\s{0,3}#{1,6}(?!#)\s*|\s+#+\s*$")
 _MARKS = re.compile(r"^\s{0,3}>\s?|\*\*|__")
 
 
+# A pipe-table row with content: "| 规章 | 0 | 0 | 0 |".  Copies of the template made
+# cell by cell ("规章 |", "|||") have no leading pipe before content.
+_CONTENT_ROW = re.compile(r"^\s*\|.*[^|\s].*\|\s*$")
+_MIN_CONTENT_ROWS = 3
+
+
 def is_markdown(text: str, url: str | None = None) -> bool:
-    """A markdown document: named ``.md``, or holding a pipe table's ``|---|`` separator row."""
+    """Markdown: named ``.md``, or holding a ``|---|`` separator row or pipe-table rows (converters drop the separator)."""
     path = (url or "").split("?", 1)[0].lower()
     if path.endswith((".md", ".markdown")):
         return True
-    return any(_SEPARATOR_ROW.match(line) and "|" in line for line in text.splitlines())
+    rows = 0
+    for line in text.splitlines():
+        if _SEPARATOR_ROW.match(line) and "|" in line:
+            return True
+        rows += bool(_CONTENT_ROW.match(line))
+        if rows >= _MIN_CONTENT_ROWS:
+            return True
+    return False
 
 
 def _cells(line: str) -> list[str]:
