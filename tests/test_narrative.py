@@ -82,3 +82,7 @@ def test_stated_zeros(text, expected):
 @pytest.mark.parametrize("text", ["未经复议直接起诉的行政诉讼结果维持", "确保无一例行政复议被纠错"])
 def test_negations_that_are_not_zero_counts(text):
     assert figures(text) == []
+
+
+def test_thousands_separator():
+    assert figures("全市共受理政府信息公开申请3,119件,答复3050件。") == [("new_requests", 3119), ("total_handled", 3050)]

@@ -23,7 +23,7 @@ _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
 _SPACE_NEXT_TO_CJK = re.compile(rf"(?<=[{_CJK}])[ \t]+|[ \t]+(?=[{_CJK}])")
 _SENTENCE_END = re.compile(r"[。！？!?；;]|\n")
 _CLAUSE_END = re.compile(r"[，,：:（(）)]")
-_FIGURE = re.compile(r"(?<![\d.])(\d{1,7})(?:件|条|起|宗|例)")
+_FIGURE = re.compile(r"(?<![\d.])(?<!\d,)(\d{1,3}(?:,\d{3})+|\d{1,7})(?:件|条|起|宗|例)")
 # A PDF wraps prose at the page width ("答\n复 3050 件"): a long line without a
 # sentence end continues on the next one.  Short lines are headings or cells.
 _WRAPPED_LINE_CHARS = 15
@@ -125,6 +125,6 @@ def prose_figures(text: str, year: int | None = None) -> list[Figure]:
             before, after = sentence[clause_start:m.start()], sentence[m.end():clause_end]
             kind = _kind(before, after, sentence)
             if kind:
-                figures.append(Figure(kind, int(m.group(1)), sentence[clause_start:clause_end]))
+                figures.append(Figure(kind, int(m.group(1).replace(",", "")), sentence[clause_start:clause_end]))
             clause_start = m.end()
     return figures
