@@ -31,8 +31,13 @@ def is_markdown(text: str, url: str | None = None) -> bool:
     path = (url or "").split("?", 1)[0].lower()
     if path.endswith((".md", ".markdown")):
         return True
+    if "|" not in text:
+        return False
     rows = 0
     for line in text.splitlines():
+        stripped = line.lstrip()
+        if not stripped.startswith("|") and "-" not in stripped:
+            continue  # neither a table row nor a separator row (most lines)
         if _SEPARATOR_ROW.match(line) and "|" in line:
             return True
         rows += bool(_CONTENT_ROW.match(line))

@@ -177,12 +177,12 @@ def _labelled_values(lines: list[str]) -> dict[str, list[tuple[int, str | None]]
             out.setdefault(field, []).append((_FIELD_LABELS[field].index(label), value))
 
     for i, line in enumerate(lines):
-        grid = _grid_row(line)
+        alone = _LABEL_ALONE.match(line)
+        grid = None if alone else _grid_row(line)
         if grid is not None:
             for label, value in grid:
                 add(label, value)
             continue
-        alone = _LABEL_ALONE.match(line)
         if alone:
             # Table flattened one cell per line: the label cell, then its value cell
             # (unless that is the next label: the value cell was empty).
@@ -190,7 +190,8 @@ def _labelled_values(lines: list[str]) -> dict[str, list[tuple[int, str | None]]
             value = None if _LABEL_ALONE.match(nxt) or _LABEL_COLON.search(nxt) else _clean_value(nxt)
             add(_label_of(alone), value)
             continue
-        matches = list(_LABEL_COLON.finditer(line))
+        # Most head lines hold no colon: no "label:" to look for (the label scan is slow).
+        matches = list(_LABEL_COLON.finditer(line)) if ":" in line or "：" in line else []
         for j, m in enumerate(matches):
             end = matches[j + 1].start() if j + 1 < len(matches) else len(line)
             add(_label_of(m), _clean_value(line[m.end():end]))
@@ -206,7 +207,7 @@ def _grid_row(line: str) -> list[tuple[str, str | None]] | None:
     start = _GRID_ROW_START.match(line).end()
     first = _LABEL_CELL.match(line, start)
     # "label:" rows are read by their colons (their values may follow without a space).
-    if not first or ":" in first.group(0) or "：" in first.group(0) or _LABEL_ALONE.match(line):
+    if not first or ":" in first.group(0) or "：" in first.group(0):
         return None
     by_start = {m.start(): m for m in _LABEL_COLON.finditer(line, start)}
     by_start.update((m.start(), m) for m in _LABEL_CELL.finditer(line, start))

@@ -21,16 +21,10 @@ NEW_REQUESTS, HANDLED, CARRIED_FORWARD, REVIEWS, LAWSUITS = (
 
 _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
 _SPACE_NEXT_TO_CJK = re.compile(rf"(?<=[{_CJK}])[ \t]+|[ \t]+(?=[{_CJK}])")
-_SENTENCE_END = re.compile(r"[。！？!?；;]|\n")
 _CLAUSE_END = re.compile(r"[，,：:（(）)]")
 _FIGURE = re.compile(r"(?<![\d.])(?<!\d,)(\d{1,3}(?:,\d{3})+|\d{1,7})(?:件|条|起|宗|例)")
-# A PDF wraps prose at the page width ("答\n复 3050 件"): a long line without a
-# sentence end continues on the next one.  Short lines are headings or cells.
-_WRAPPED_LINE_CHARS = 15
 # A year the sentence is about; a date ("2024年1月20日") only says when something happened.
 _YEAR = re.compile(r"((?:19|20)\d{2})年(?!\d{1,2}月)")
-# A heading starts a new block even after a long line: "一、", "(二)", "3."
-_HEADING = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|[(（][一二三四五六七八九十\d]+[)）]|\d+[、.](?!\d))")
 
 # In the words before a figure (its clause, from the previous figure on).
 _PART_OR_COMPARISON = re.compile(r"其中|含|包括|代表|同比|较上年|比上年|较去年|比去年|增长|增加|减少|下降|上升|平均")
@@ -57,20 +51,22 @@ class Figure:
     clause: str  # the words that state it, for the check's detail
 
 
+# A PDF wraps prose at the page width ("答\n复 3050 件"): a line of 15 characters or
+# more that does not end a sentence continues on the next, unless that is a
+# heading ("一、", "(二)", "3.").  Shorter lines are headings or table cells.
+_WRAPPED_LINE_BREAK = re.compile(
+    r"(?<=[^\n]{14}[^\n。！？!?；;])\n"
+    r"(?![ \t]*(?:[一二三四五六七八九十]+[、.]|[(（][一二三四五六七八九十\d]+[)）]|\d+[、.](?!\d)))")
+# Every figure's clause names requests, reviews, lawsuits or the next year: other
+# sentences (most of them: table cells, headings) are not read further.
+_RELEVANT = re.compile(r"申请|复议|诉讼|下一?年")
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]")
+
+
 def _sentences(text: str) -> list[str]:
-    lines = [_SPACE_NEXT_TO_CJK.sub("", ln.strip()) for ln in text.splitlines()]
-    joined: list[str] = []
-    previous = ""
-    for line in lines:
-        if not line:
-            continue
-        wrapped = len(previous) >= _WRAPPED_LINE_CHARS and not _SENTENCE_END.match(previous[-1])
-        if joined and wrapped and not _HEADING.match(line):
-            joined[-1] += line
-        else:
-            joined.append(line)
-        previous = line
-    return [s for block in joined for s in _SENTENCE_END.split(block) if s]
+    """The sentences that may state a figure, spaces next to Chinese removed ("21 件" → "21件")."""
+    joined = _WRAPPED_LINE_BREAK.sub("", "\n".join(ln.strip() for ln in text.splitlines()))
+    return [_SPACE_NEXT_TO_CJK.sub("", s) for s in _SENTENCE_END.split(joined) if _RELEVANT.search(s)]
 
 
 def _kind(before: str, after: str, sentence: str) -> str | None:
