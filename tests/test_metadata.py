@@ -380,6 +380,7 @@ def test_heading_in_content_beats_page_title():
     ("2023年度福州市司法局政府信息公开工作年度报告", "福州市司法局"),
     ("福州市司法局政府信息公开工作年度报告(2023年度)", "福州市司法局"),
     ("福州市司法局2023年政务公开工作年度报告", "福州市司法局"),
+    ("福州市司法局2023年政府信息公开年报", "福州市司法局"),
 ])
 def test_every_report_wording_is_a_title(title, agency):
     m = meta(f"{title}\n一、总体情况")
