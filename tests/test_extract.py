@@ -43,6 +43,71 @@ def test_official_2021_html_template_in_gbk_reads_tables_and_metadata():
     assert item["provenance"]["encoding"] == "gb18030"
 
 
+@pytest.mark.parametrize("name, reader", [
+    ("seeds/000_81d7a68a0bd34fe9.txt", "text"), ("real/hongze_2024.pdf", "pdf")])
+def test_reader_names_the_document_kind_and_archive_is_off(name, reader):
+    item = _valid(extract_document((SHARED / name).read_bytes(), f"https://example.gov.cn/{name}"))
+    assert (item["provenance"]["reader"], item["provenance"]["archive"]) == (reader, None)
+
+
+def test_reader_is_null_without_tables():
+    item = _valid(extract_document("<p>2023年政府信息公开工作年度报告</p>".encode(), "https://x.gov.cn/a.html"))
+    assert (item["tables"], item["provenance"]["reader"]) == ({}, None)
+
+
+# Hand-built pages in the shapes real portals use; the expected values are the ones the pages were built from.
+# jiangsu_grid_split_2023.html: Hanweb-style page, provenance in a 4-column label/value grid (blank 文号 and
+# 关键词), <title> with a "-站点" suffix, the 工作报告 wording, section 三 as six row-group tables with generic
+# 数据1…数据6 headers and a misleading header row in the middle, section 四 as a 行政复议 and a 行政诉讼 table
+# under sub-headings, prose that agrees with the tables.
+# county_report_2023.md: a markdown copy with a 6-column metadata grid, "# " title without 工作, pipe tables,
+# the split shapes, and prose whose 办结 figure disagrees with the table.
+FIXTURES = {
+    "jiangsu_grid_split_2023.html": "https://www.shuyang.gov.cn/syfgj/xxgknb/content/art_1.html",
+    "county_report_2023.md": "https://www.qingshui.gov.cn/xxgk/nb/2023.md",
+}
+
+
+@pytest.fixture(scope="module", params=sorted(FIXTURES))
+def fixture_page(request):
+    name = request.param
+    expected = json.loads((DATA / name).with_suffix(".expected.json").read_text(encoding="utf-8"))
+    return _valid(extract_document((DATA / name).read_bytes(), FIXTURES[name])), expected
+
+
+def test_fixture_metadata(fixture_page):
+    item, expected = fixture_page
+    fields = ("title", "agency", "year", "format")
+    got = {k: item[k] for k in fields} | {"provenance": {k: item["provenance"][k] for k in expected["provenance"]}}
+    assert got == {k: expected[k] for k in (*fields, "provenance")}
+
+
+def test_fixture_tables_from_every_piece(fixture_page):
+    item, expected = fixture_page
+    assert item["tables"] == expected["tables"]
+    assert item["warnings"] == []
+
+
+def test_fixture_arithmetic_checks_hold(fixture_page):
+    item, _ = fixture_page
+    assert [c["ok"] for c in item["checks"][:4]] == [True, True, True, True]
+
+
+def test_narrative_agreeing_with_split_tables():
+    item = extract_document((DATA / "jiangsu_grid_split_2023.html").read_bytes(), FIXTURES["jiangsu_grid_split_2023.html"])
+    check = item["checks"][-1]
+    assert check["ok"] is True
+    assert "“全年共收到政府信息公开申请749件” 749, applications.new_requests.total = 749" in check["detail"]
+    assert "review_litigation.litigation_direct.total + litigation_after_review.total = 2" in check["detail"]
+
+
+def test_narrative_disagreeing_in_markdown_is_reported_not_fixed():
+    item = extract_document((DATA / "county_report_2023.md").read_bytes(), FIXTURES["county_report_2023.md"])
+    assert item["checks"][-1] == {"rule": "narrative_matches_tables", "ok": False,
+                                  "detail": "“办结388件” 388, applications.total_handled.total = 387"}
+    assert item["tables"]["applications"]["total_handled"]["total"] == 387
+
+
 @pytest.mark.parametrize("fmt", ["2019", "2021"])
 def test_docx_word_tables_with_merged_cells(fmt):
     tables = random_tables(random.Random(7), fmt, blanks=True)
@@ -51,6 +116,7 @@ def test_docx_word_tables_with_merged_cells(fmt):
     assert item["tables"] == tables
     assert item["format"] == fmt
     assert item["provenance"]["encoding"] is None  # not decoded from bytes as text
+    assert item["provenance"]["reader"] == "docx"
 
 
 def test_traditional_page_with_ruby_markup_reads_like_simplified():

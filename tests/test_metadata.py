@@ -296,3 +296,97 @@ def test_letter_spaced_pdf_title_is_found():
 
 def test_prose_after_a_label_is_not_a_value():
     assert prov("来源:" + "根据市政府统一部署,我局认真做好各项工作" * 5)["publisher"] is None
+
+
+# --- label/value grids, definition lists, bylines (through the HTML layout, as pages give them) -------------
+
+def html_meta(body: str, head: str = "") -> dict:
+    from govcrawl.extract.layout import layout_from_html
+
+    html = f"<html><head>{head}</head><body>{body}</body></html>"
+    return extract_metadata(layout_from_html(html).text, html=html)
+
+
+def grid(*rows) -> str:
+    return "<table>" + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows) + "</table>"
+
+
+def test_two_column_grid():
+    p = html_meta(grid(["索 引 号", "014314799/2024-00002"], ["发文机关", "沭阳县发展和改革局"],
+                       ["成文日期", "2024-01-15"], ["文号", ""]))["provenance"]
+    assert (p["index_no"], p["publisher"], p["created_date"], p["doc_no"]) == (
+        "014314799/2024-00002", "沭阳县发展和改革局", "2024-01-15", None)
+
+
+def test_four_column_grid_with_blank_values():
+    p = html_meta(grid(["索引号", "014314799/2024-00002", "分类", "信息公开年报 其他 报告"],
+                       ["发布机构", "沭阳县发展和改革局", "公开日期", "2024-01-17"],
+                       ["文号", "", "关键词", ""]))["provenance"]
+    assert p == {"index_no": "014314799/2024-00002", "publisher": "沭阳县发展和改革局", "doc_no": None,
+                 "category": "信息公开年报 其他 报告", "created_date": None, "published_date": "2024-01-17"}
+
+
+def test_six_column_grid():
+    p = html_meta(grid(["索引号:", "000014349/2024-00518", "信息来源:", "福清市人民政府", "发布日期:", "2024-01-30"],
+                       ["文号", "", "主题分类", "综合政务", "生成日期", "2024-01-29"]))["provenance"]
+    assert (p["index_no"], p["publisher"], p["published_date"], p["doc_no"], p["category"], p["created_date"]) == (
+        "000014349/2024-00518", "福清市人民政府", "2024-01-30", None, "综合政务", "2024-01-29")
+
+
+def test_definition_list():
+    p = html_meta("<dl><dt>索引号：</dt><dd>FJ00123/2024-00007</dd><dt>发布日期：</dt><dd>2024年1月25日</dd></dl>")
+    assert (p["provenance"]["index_no"], p["provenance"]["published_date"]) == ("FJ00123/2024-00007", "2024-01-25")
+
+
+def test_byline_source_and_publish_time():
+    p = html_meta("<div class='info'>来源：南平市生态环境局 发布时间：2024-01-19 09:30 浏览次数：12</div>")["provenance"]
+    assert (p["publisher"], p["published_date"]) == ("南平市生态环境局", "2024-01-19")
+
+
+def test_name_cell_is_the_title_and_gives_the_agency():
+    m = html_meta(grid(["名称", "沭阳县发展和改革局2023年度政府信息公开工作报告"], ["索引号", "014314799/2024-00002"]),
+                  head="<title>政府信息公开年报-沭阳县发改局</title>")
+    assert (m["title"], m["agency"]) == ("沭阳县发展和改革局2023年度政府信息公开工作报告", "沭阳县发展和改革局")
+
+
+def test_agency_from_publisher_when_the_title_names_none():
+    m = html_meta(grid(["发布机构", "建瓯市人民政府"]) + "<h1>2023年政府信息公开工作年度报告</h1>")
+    assert (m["title"], m["agency"]) == ("2023年政府信息公开工作年度报告", "建瓯市人民政府")
+
+
+# --- titles: <title> suffixes, wordings, markdown ----------------------------------------------------------
+
+@pytest.mark.parametrize("page_title", [
+    "沭阳县发改局2023年政府信息公开工作年度报告-沭阳县发改局",
+    "沭阳县发改局2023年政府信息公开工作年度报告_宿迁市人民政府",
+    "沭阳县发改局2023年政府信息公开工作年度报告 - 中国沭阳",
+    "沭阳县发改局2023年政府信息公开工作年度报告|沭阳县人民政府",
+])
+def test_page_title_loses_its_site_suffix(page_title):
+    m = meta("正文", html=f"<html><head><title>{page_title}</title></head></html>")
+    assert (m["title"], m["agency"]) == ("沭阳县发改局2023年政府信息公开工作年度报告", "沭阳县发改局")
+
+
+def test_heading_in_content_beats_page_title():
+    html = "<html><head><title>信息公开年报_福州市人民政府</title></head></html>"
+    assert meta("福州市司法局2023年度政府信息公开工作报告\n正文", html=html)["title"] == (
+        "福州市司法局2023年度政府信息公开工作报告")
+
+
+@pytest.mark.parametrize("title, agency", [
+    ("福州市司法局2023年政府信息公开工作年度报告", "福州市司法局"),
+    ("福州市司法局2023年政府信息公开年度报告", "福州市司法局"),
+    ("福州市司法局2023年度政府信息公开工作报告", "福州市司法局"),
+    ("2023年度福州市司法局政府信息公开工作年度报告", "福州市司法局"),
+    ("福州市司法局政府信息公开工作年度报告(2023年度)", "福州市司法局"),
+    ("福州市司法局2023年政务公开工作年度报告", "福州市司法局"),
+    ("福州市司法局2023年政府信息公开年报", "福州市司法局"),
+])
+def test_every_report_wording_is_a_title(title, agency):
+    m = meta(f"{title}\n一、总体情况")
+    assert (m["title"], m["agency"], m["year"]) == (title, agency, 2023)
+
+
+def test_markdown_heading_mark_is_not_part_of_the_title():
+    assert meta("# 清水县人民政府2023年政府信息公开年度报告\n## 一、总体情况")["title"] == (
+        "清水县人民政府2023年政府信息公开年度报告")

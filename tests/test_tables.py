@@ -194,3 +194,36 @@ def test_review_table_without_its_section_heading():
     assert result.tables["review_litigation"]["review"] == {"upheld": 1, "corrected": 0, "other": 0, "pending": 0, "total": 1}
     assert result.tables["review_litigation"]["litigation_after_review"]["total"] == 0
     assert result.tables["applications"]["carried_forward"]["total"] == 0
+
+
+REVIEW_HEADING = "四、政府信息公开行政复议、行政诉讼情况"
+COLUMNS = ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"]
+
+
+def _review(tokens):
+    return read_tables([REVIEW_HEADING, *tokens, "五、存在的主要问题及改进情况"]).tables["review_litigation"]
+
+
+def test_review_split_into_one_table_per_row_in_any_order():
+    # Row labels name each piece; the 复议后起诉 table comes before the direct one.
+    tokens = ["行政复议", *COLUMNS, ROW_END, *"10001", ROW_END,
+              "复议后起诉", *COLUMNS, ROW_END, *"00303", ROW_END,
+              "未经复议直接起诉", *COLUMNS, ROW_END, *"02002", ROW_END]
+    review = _review(tokens)
+    assert [review[r]["total"] for r in ("review", "litigation_direct", "litigation_after_review")] == [1, 2, 3]
+
+
+def test_review_pieces_under_sub_headings_with_a_ten_value_litigation_row():
+    tokens = ["(一)行政复议情况", *COLUMNS, ROW_END, *"21003", ROW_END,
+              "(二)行政诉讼情况", "未经复议直接起诉", "复议后起诉", ROW_END, *COLUMNS, *COLUMNS, ROW_END,
+              *"1000100101", ROW_END]
+    review = _review(tokens)
+    assert review["review"] == {"upheld": 2, "corrected": 1, "other": 0, "pending": 0, "total": 3}
+    assert (review["litigation_direct"]["total"], review["litigation_after_review"]["total"]) == (1, 1)
+
+
+def test_incomplete_review_pieces_are_not_guessed():
+    # Only the 行政复议 piece: no litigation piece to assemble, so the old reading (with its warning) stands.
+    result = read_tables([REVIEW_HEADING, "(一)行政复议情况", *COLUMNS, ROW_END, *"21003", ROW_END])
+    assert result.tables["review_litigation"]["litigation_direct"]["total"] is None
+    assert any("review_litigation: only 5 of 15" in w for w in result.warnings)

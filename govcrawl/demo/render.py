@@ -8,7 +8,15 @@ one of the layouts real sites produce:
 * ``cell_per_line`` – the table flattened to one cell per line (a blank cell is an empty line);
 * ``cell_per_line_spaced`` – one cell per paragraph, paragraphs separated by an
   empty line (a blank cell is a paragraph holding only a no-break space);
-* ``pipe`` – one ``cell |`` per line, as copy-paste from the template gives.
+* ``pipe`` – one ``cell |`` per line, as copy-paste from the template gives;
+* ``markdown`` – a markdown copy (text only): ``#`` headings, ``| a | b |`` rows
+  with a ``|---|`` separator under the first row, merged cells written once.
+
+Any layout can also print the tables ``split`` into pieces, as some reports
+do: section 三 as one small table per row group, each under a generic header
+(``数据1 … 数据7``) or, in the middle, the official header repeated; group
+labels (``(三)不予公开``) as rows without numbers; section 四 as a 行政复议 table
+and a 行政诉讼 table under their own sub-headings.
 """
 
 from __future__ import annotations
@@ -18,7 +26,9 @@ import random
 
 from govcrawl.extract import template as T
 
-LAYOUTS = ("html_table", "cell_per_line", "cell_per_line_spaced", "pipe")
+LAYOUTS = ("html_table", "cell_per_line", "cell_per_line_spaced", "pipe", "markdown")
+TEXT_LAYOUTS = LAYOUTS[1:]
+HTML_LAYOUTS = LAYOUTS[:-1]
 
 Cell = tuple  # (text, rowspan, colspan)
 
@@ -107,6 +117,51 @@ def _applications_grid(tables: dict, fmt: str) -> list[list[Cell]]:
     return grid
 
 
+def _applications_header() -> list[list[Cell]]:
+    return _applications_grid({}, "2019")[:3]
+
+
+def _applications_pieces(tables: dict, fmt: str) -> list[tuple[str | None, list[list[Cell]]]]:
+    """Section 三 as one table per row group: official header first, generic ones after, the official one again mid-way."""
+    table = tables.get("applications", {})
+    groups: list[tuple[str | None, list]] = []
+    for key, group, label in T.APPLICATION_ROWS[fmt]:
+        heading = group if group not in (None, T.RESULT_GROUP) else (T.RESULT_GROUP if key == "granted" else None)
+        if key in ("total_handled", "carried_forward") or not groups or (heading and heading != groups[-1][0]):
+            groups.append((heading, []))
+        groups[-1][1].append((key, label))
+    generic = [[_c("信息内容")] + [_c(f"数据{n}") for n in range(1, 8)]]
+    pieces = []
+    for n, (heading, rows) in enumerate(groups):
+        if n == 0:
+            grid = _applications_header()
+        elif n == len(groups) // 2:
+            grid = _applications_header()  # repeated mid-way: a header row without numbers
+        else:
+            grid = [list(generic[0])]
+        if heading:
+            grid.append([_c(heading, 1, 8)])
+        for key, label in rows:
+            grid.append([_c(label)] + [_c(_fmt_value(table.get(key, {}).get(c))) for c in T.APPLICANT_COLUMNS])
+        pieces.append((None, grid))
+    return pieces
+
+
+def _review_pieces(tables: dict) -> list[tuple[str | None, list[list[Cell]]]]:
+    """Section 四 as a 行政复议 table and a 行政诉讼 table, each under its sub-heading."""
+    table = tables.get("review_litigation", {})
+    labels = T.REVIEW_COLUMN_LABELS
+
+    def values(rows):
+        return [_c(_fmt_value(table.get(r, {}).get(c))) for r in rows for c in T.REVIEW_COLUMNS]
+
+    return [
+        ("（一）行政复议情况", [[_c(x) for x in labels], values(T.REVIEW_ROWS[:1])]),
+        ("（二）行政诉讼情况", [[_c("未经复议直接起诉", 1, 5), _c("复议后起诉", 1, 5)],
+                         [_c(x) for x in labels] * 2, values(T.REVIEW_ROWS[1:])]),
+    ]
+
+
 def _review_grid(tables: dict) -> list[list[Cell]]:
     table = tables.get("review_litigation", {})
     labels = T.REVIEW_COLUMN_LABELS
@@ -134,6 +189,9 @@ def _grid_html(grid: list[list[Cell]]) -> str:
 
 
 def _grid_lines(grid: list[list[Cell]], layout: str) -> list[str]:
+    if layout == "markdown":
+        rows = [f"| {' | '.join(text for text, _, _ in row)} |" for row in grid]
+        return rows[:1] + [f"|{'---|' * len(grid[0])}"] + rows[1:]
     lines: list[str] = []
     for row in grid:
         for text, _, _ in row:
@@ -174,21 +232,55 @@ def grids(tables: dict, fmt: str) -> dict[str, list[list[Cell]]]:
     return out
 
 
+def pieces(tables: dict, fmt: str, *, split: bool = False) -> dict[str, list[tuple[str | None, list[list[Cell]]]]]:
+    """Each section as (sub-heading or None, grid) pieces: one piece, or with ``split`` the split shapes."""
+    out = {key: [(None, grid)] for key, grid in grids(tables, fmt).items()}
+    if split and "applications" in out:
+        out["applications"] = _applications_pieces(tables, fmt)
+    if split and "review_litigation" in out:
+        out["review_litigation"] = _review_pieces(tables)
+    return out
+
+
+def narrative(tables: dict, year: int) -> str:
+    """Sentences stating the key figures in the common phrasings, as real reports write them."""
+    apps = tables.get("applications", {})
+    review = tables.get("review_litigation", {})
+
+    def total(section, row):
+        return (section.get(row) or {}).get("total") or 0
+
+    lawsuits = total(review, "litigation_direct") + total(review, "litigation_after_review")
+    return (f"{year}年，全年共收到政府信息公开申请{total(apps, 'new_requests')}件，"
+            f"办结{total(apps, 'total_handled')}件，结转下年度继续办理{total(apps, 'carried_forward')}件。"
+            f"因政府信息公开申请引发行政复议{total(review, 'review')}件，行政诉讼{lawsuits}起。")
+
+
 INTRO = (
     "根据《中华人民共和国政府信息公开条例》(以下简称《条例》)规定,现公布本年度政府信息公开工作年度报告。"
     "报告中所列数据的统计期限自1月1日起至12月31日止。"
 )
 
 
-def render_report_text(tables: dict, *, fmt: str, title: str, layout: str = "cell_per_line") -> str:
-    """The report as plain text, tables flattened in a text layout."""
-    if layout not in LAYOUTS or layout == "html_table":
-        raise ValueError(f"text layouts are {LAYOUTS[1:]}, not {layout!r}")
-    lines = [title, "一、总体情况", INTRO]
-    for key, grid in grids(tables, fmt).items():
-        lines.append(T.SECTION_TITLES[key])
-        lines += _grid_lines(grid, layout)
-    lines += ["五、存在的主要问题及改进情况", "无。", "六、其他需要报告的事项", "无。"]
+def render_report_text(
+    tables: dict, *, fmt: str, title: str, layout: str = "cell_per_line", split: bool = False,
+    prose: str | None = None,
+) -> str:
+    """The report as plain text (or markdown), tables flattened in a text layout; ``prose`` after the intro."""
+    if layout not in TEXT_LAYOUTS:
+        raise ValueError(f"text layouts are {TEXT_LAYOUTS}, not {layout!r}")
+    md = layout == "markdown"
+
+    def heading(text: str, level: int) -> str:
+        return f"{'#' * level} {text}" if md else text
+
+    lines = [heading(title, 1), heading("一、总体情况", 2), INTRO] + ([prose] if prose else [])
+    for key, parts in pieces(tables, fmt, split=split).items():
+        lines.append(heading(T.SECTION_TITLES[key], 2))
+        for sub, grid in parts:
+            lines += ([heading(sub, 3)] if sub else []) + ([""] if md else [])
+            lines += _grid_lines(grid, layout) + ([""] if md else [])
+    lines += [heading("五、存在的主要问题及改进情况", 2), "无。", heading("六、其他需要报告的事项", 2), "无。"]
     return "\n".join(lines) + "\n"
 
 
@@ -211,11 +303,11 @@ def meta_block(meta: dict) -> str:
 
 def render_report_html(
     tables: dict, *, fmt: str, title: str, layout: str = "html_table", meta: dict | None = None,
-    charset: str = "utf-8",
+    charset: str = "utf-8", split: bool = False, prose: str | None = None,
 ) -> str:
     """A whole report page (str); encode it with ``charset``, which the page declares in <meta>."""
-    if layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
+    if layout not in HTML_LAYOUTS:
+        raise ValueError(f"layout must be one of {HTML_LAYOUTS}, not {layout!r}")
     parts = [
         "<!DOCTYPE html>",
         f'<html><head><meta http-equiv="Content-Type" content="text/html; charset={charset}">',
@@ -225,12 +317,17 @@ def render_report_html(
         parts.append(meta_block(meta))
     parts.append(f'<div class="article"><h1>{htmlmod.escape(title)}</h1><div class="TRS_Editor">')
     parts.append(f"<p>一、总体情况</p><p>{INTRO}</p>")
-    for key, grid in grids(tables, fmt).items():
+    if prose:
+        parts.append(f"<p>{htmlmod.escape(prose)}</p>")
+    for key, section in pieces(tables, fmt, split=split).items():
         parts.append(f"<p><strong>{T.SECTION_TITLES[key]}</strong></p>")
-        if layout == "html_table":
-            parts.append(_grid_html(grid))
-        else:
-            parts += [f"<p>{htmlmod.escape(line)}</p>" for line in _grid_lines(grid, layout)]
+        for sub, grid in section:
+            if sub:
+                parts.append(f"<p>{htmlmod.escape(sub)}</p>")
+            if layout == "html_table":
+                parts.append(_grid_html(grid))
+            else:
+                parts += [f"<p>{htmlmod.escape(line)}</p>" for line in _grid_lines(grid, layout)]
     parts.append("<p>五、存在的主要问题及改进情况</p><p>无。</p><p>六、其他需要报告的事项</p><p>无。</p>")
     parts.append("</div></div></body></html>")
     return "\n".join(parts)

@@ -1,4 +1,7 @@
-"""The spec's four arithmetic checks, reported on the item and never "fixed".
+"""The spec's checks, reported on the item and never "fixed".
+
+Four arithmetic rules of the template, and ``narrative_matches_tables``: the
+figures the prose states (``narrative.prose_figures``) against the tables.
 
 A null cell counts as 0 (templates leave "none" blank).  A comparison
 ``sum(A) == sum(B)`` is assessable only when A and B each hold at least one
@@ -9,6 +12,7 @@ when all assessable ones hold, None when none is assessable.
 from __future__ import annotations
 
 from govcrawl.extract import template as T
+from govcrawl.extract.narrative import CARRIED_FORWARD, HANDLED, LAWSUITS, NEW_REQUESTS, REVIEWS, prose_figures
 
 
 def _side(cells: list) -> tuple[bool, float]:
@@ -46,7 +50,39 @@ def _num(x: float):
     return int(x) if float(x).is_integer() else round(x, 6)
 
 
-def run_checks(tables: dict) -> list[dict]:
+# Prose figure -> (where in the tables, the cells whose sum it states).
+_NARRATIVE_CELLS = {
+    NEW_REQUESTS: ("applications.new_requests.total", (("applications", "new_requests", "total"),)),
+    HANDLED: ("applications.total_handled.total", (("applications", "total_handled", "total"),)),
+    CARRIED_FORWARD: ("applications.carried_forward.total", (("applications", "carried_forward", "total"),)),
+    REVIEWS: ("review_litigation.review.total", (("review_litigation", "review", "total"),)),
+    LAWSUITS: ("review_litigation.litigation_direct.total + litigation_after_review.total",
+               (("review_litigation", "litigation_direct", "total"),
+                ("review_litigation", "litigation_after_review", "total"))),
+}
+
+
+def _narrative(tables: dict, prose: str | None, year: int | None) -> dict:
+    """Every figure the prose states against the table cell(s) holding it; the detail quotes both."""
+    held, failed = [], []
+    for figure in prose_figures(prose or "", year):
+        where, cells = _NARRATIVE_CELLS[figure.key]
+        present = [v for v in ((tables.get(s) or {}).get(r, {}).get(c) for s, r, c in cells) if v is not None]
+        if not present:
+            continue
+        table_value = sum(present)
+        line = f"“{figure.clause}” {figure.value}, {where} = {_num(table_value)}"
+        (held if abs(figure.value - table_value) < 1e-9 else failed).append(line)
+    if failed:
+        return {"rule": "narrative_matches_tables", "ok": False, "detail": "; ".join(failed)}
+    if held:
+        return {"rule": "narrative_matches_tables", "ok": True, "detail": "; ".join(held)}
+    return {"rule": "narrative_matches_tables", "ok": None,
+            "detail": "nothing to compare (no figure in the prose that the tables hold)"}
+
+
+def run_checks(tables: dict, prose: str | None = None, year: int | None = None) -> list[dict]:
+    """The five checks of the spec; ``prose`` is the report's text, ``year`` the year it covers."""
     apps = tables.get("applications") or {}
     review = tables.get("review_litigation") or {}
 
@@ -80,4 +116,5 @@ def run_checks(tables: dict) -> list[dict]:
             row, [cells.get("total")], [cells.get(c) for c in T.REVIEW_COLUMNS[:4]],
             "total", "upheld + corrected + other + pending",
         )
-    return [rule.result() for rule in (balance, row_totals, result_sum, review_totals)]
+    return [rule.result() for rule in (balance, row_totals, result_sum, review_totals)] + [
+        _narrative(tables, prose, year)]

@@ -1,9 +1,14 @@
 """Report metadata: title, reporting agency, year covered, and the page's provenance block.
 
-Owns ``extract_metadata``: it reads the metadata table that TRS/Hanweb/gkmlpt
-pages print above a document (``索 引 号:``, ``发布机构:``, ``生成日期:`` ...),
-bylines (``时间:... | 来源:...``), the ``<meta name="ArticleTitle|PubDate|
-ContentSource">`` tags, and the report's own title line.  Input text must
+Owns ``extract_metadata``: it reads the metadata block that TRS/Hanweb/gkmlpt
+pages print above a document in every label/value layout seen on real pages
+(``索 引 号:`` with the value in one cell, label and value in neighbouring
+cells, grids of 2, 4 or 6 cells per row such as ``索引号 | … | 分类 | …``,
+definition lists), bylines (``时间:... | 来源:...``), the ``<meta
+name="ArticleTitle|PubDate|ContentSource">`` tags, and the report's title.
+The title is chosen by evidence: the document's own title (名称 cell, heading,
+ArticleTitle, first report-title line) before the page ``<title>``, with site
+suffixes and markdown marks removed.  Input text must
 already be repaired (``textfix.repair_text``): Simplified, ASCII colons and
 brackets, plain spaces.  Nothing is guessed silently: every fallback leaves a
 warning.
@@ -23,19 +28,19 @@ PROVENANCE_KEYS = ("index_no", "publisher", "doc_no", "category", "created_date"
 # Per field, labels in order of preference.
 _FIELD_LABELS = {
     "index_no": ("索引号", "索取号"),
-    "publisher": ("发布机构", "发布单位", "信息来源", "来源"),
+    "publisher": ("发布机构", "发布单位", "发文机关", "发文单位", "信息来源", "来源"),
     "doc_no": ("发文字号", "文件编号", "文号"),
-    "category": ("法定主动公开分类", "主题分类", "信息分类"),
+    "category": ("法定主动公开分类", "主题分类", "信息分类", "分类"),
     "created_date": ("生成日期", "成文日期"),
     "published_date": ("公开日期", "发布日期", "发布时间", "时间"),
-    "title": ("信息名称", "标题"),
+    "title": ("信息名称", "文件名称", "名称", "标题"),
 }
 # Labels we do not use but must recognise, so that a value stops where they begin
 # ("法定主动公开分类: 公开方式:主动公开" has an empty category).
 _OTHER_LABELS = (
     "公开方式", "公开范围", "公开时限", "公开形式", "公开属性", "废止日期", "有效性", "时效性",
     "效力状态", "生效日期", "失效日期", "实施日期", "内容概述", "内容摘要", "摘要", "关键词",
-    "关键字", "主题词", "体裁分类", "组配分类", "服务对象分类", "主题", "所属机构", "发文机关",
+    "关键字", "主题词", "体裁分类", "组配分类", "服务对象分类", "主题", "所属机构",
     "浏览次数", "访问次数", "阅读次数", "点击数", "作者", "责任编辑", "编辑", "字号", "字体",
     "文种", "您当前的位置", "当前位置", "更新时间", "更新日期", "有效期", "分享到",
 )
@@ -57,6 +62,10 @@ def _label_pattern(label: str) -> str:
 _LABEL_ALT = "|".join(f"(?P<l{i}>{_label_pattern(lab)})" for i, lab in enumerate(_ALL_LABELS))
 _LABEL_COLON = re.compile(rf"(?:{_LABEL_ALT})[ \t]*[:：]")
 _LABEL_ALONE = re.compile(rf"^[ \t]*(?:{_LABEL_ALT})[ \t]*[:：]?[ \t|]*$")
+# A label filling a whole cell of a grid row ("索引号 014…/2024-00002 分类 信息公开年报"):
+# cells are joined by spaces (HTML/Word grids) or separated by "|" (text tables).
+_LABEL_CELL = re.compile(rf"(?:^|(?<=[ \t|]))(?:{_LABEL_ALT})[ \t]*[:：]?(?=[ \t|]|$)")
+_GRID_ROW_START = re.compile(r"^[ \t|]*")
 # A value also ends where a label we do not know begins: " 字体:[大 中 小]".
 _UNKNOWN_LABEL = re.compile(r"(?:[ \t]|\|)+[\u4e00-\u9fff]{2,8}[ \t]*:")
 
@@ -65,7 +74,8 @@ _MAX_VALUE_CHARS = 80
 _TITLE_SCAN_LINES = 80
 
 _DATE = re.compile(r"((?:19|20)\d{2})[ \t]*[-/.年][ \t]*(\d{1,2})[ \t]*[-/.月][ \t]*(\d{1,2})")
-_REPORT = r"政[府务](?:信息)?公开(?:工作)?年度报告"
+# Every real wording: …工作年度报告, …年度报告 (no 工作), 年度…工作报告, …年报.
+_REPORT = r"政[府务](?:信息)?公开(?:工作)?(?:年度报告|年度工作报告|工作报告|年报)"
 _NOT_TITLE_CHARS = r",。;!?《》“”、:"
 _TITLE_LINE = re.compile(
     rf"^[^{_NOT_TITLE_CHARS}]{{0,60}}?(?:19|20)\d{{2}}[ \t]*年度?[^{_NOT_TITLE_CHARS}]{{0,40}}?{_REPORT}"
@@ -91,7 +101,12 @@ _META_TAG = re.compile(r"<meta\b([^>]*)>", re.I)
 _ATTR = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
 _TITLE_TAG = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.I | re.S)
 _TAG = re.compile(r"<[^>]+>")
-_TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||--|—+|–|\s-\s)\s*")
+# Between a title and a site name in <title>: "…年度报告_某市人民政府", "… - 中国某某",
+# "…年度报告-沭阳县发改局" (a bare hyphen only between Chinese words).
+_TITLE_SEPARATORS = re.compile(
+    r"\s*(?:_|\||--|—+|–|\s-\s|(?<=[\u4e00-\u9fff）)])-(?=[\u4e00-\u9fff]))\s*")
+# Markdown marks around a heading line: "# 2023年…报告", "**…**".
+_MARKDOWN_MARKS = re.compile(r"^[ \t]*(?:#{1,6}|>)[ \t]*|\*\*|__|[ \t]+#+[ \t]*$")
 
 _URL_DATES = (
     re.compile(r"/t((?:19|20)\d{2})(\d{2})(\d{2})_"),
@@ -163,6 +178,11 @@ def _labelled_values(lines: list[str]) -> dict[str, list[tuple[int, str | None]]
 
     for i, line in enumerate(lines):
         alone = _LABEL_ALONE.match(line)
+        grid = None if alone else _grid_row(line)
+        if grid is not None:
+            for label, value in grid:
+                add(label, value)
+            continue
         if alone:
             # Table flattened one cell per line: the label cell, then its value cell
             # (unless that is the next label: the value cell was empty).
@@ -176,6 +196,28 @@ def _labelled_values(lines: list[str]) -> dict[str, list[tuple[int, str | None]]
             end = matches[j + 1].start() if j + 1 < len(matches) else len(line)
             add(_label_of(m), _clean_value(line[m.end():end]))
     return out
+
+
+def _grid_row(line: str) -> list[tuple[str, str | None]] | None:
+    """A grid row of label cells and value cells, as (label, value) pairs; None if the line is not one.
+
+    The row must start with a label cell without a colon; the values are the
+    cells between labels (none = a blank cell).
+    """
+    start = _GRID_ROW_START.match(line).end()
+    first = _LABEL_CELL.match(line, start)
+    # "label:" rows are read by their colons (their values may follow without a space).
+    if not first or ":" in first.group(0) or "：" in first.group(0):
+        return None
+    by_start = {m.start(): m for m in _LABEL_COLON.finditer(line, start)}
+    by_start.update((m.start(), m) for m in _LABEL_CELL.finditer(line, start))
+    cells = [by_start[k] for k in sorted(by_start)]
+    pairs = []
+    for j, m in enumerate(cells):
+        end = cells[j + 1].start() if j + 1 < len(cells) else len(line)
+        raw = line[m.end():end].strip(" \t|")
+        pairs.append((_label_of(m), _clean_value(raw.replace("|", " ")) if raw else None))
+    return pairs
 
 
 def _pick(values: list[tuple[int, str | None]] | None) -> str | None:
@@ -192,10 +234,23 @@ def _index_no(value: str | None) -> str | None:
     return token if re.search(r"[0-9A-Za-z]", token) else None
 
 
+def _report_title(value: str | None) -> str | None:
+    """``value`` as a report title: markdown marks and a site name around it removed; None if it is not one."""
+    if not value:
+        return None
+    value = _MARKDOWN_MARKS.sub("", value)
+    for part in (value, *_TITLE_SEPARATORS.split(value)):
+        stripped = _SPACE_NEXT_TO_CJK.sub("", part.strip())
+        m = _TITLE_LINE.match(stripped)
+        if m and len(stripped) <= 80:
+            return _clean_title(m.group(0))
+    return None
+
+
 def _title_from_lines(lines: list[str]) -> str | None:
     for i, line in enumerate(lines[:_TITLE_SCAN_LINES]):
         # PDFs space out titles and numbers: "2023 年", "政 府 信 息".
-        stripped = _SPACE_NEXT_TO_CJK.sub("", line.strip())
+        stripped = _SPACE_NEXT_TO_CJK.sub("", _MARKDOWN_MARKS.sub("", line).strip())
         m = _TITLE_LINE.match(stripped)
         if not m or len(stripped) > 80:
             continue
@@ -203,7 +258,8 @@ def _title_from_lines(lines: list[str]) -> str | None:
         if _TITLE_STARTS_WITH_YEAR.match(title) and i > 0:
             # PDFs break the title after the agency: "洪泽区人民政府\n2023 年政府信息公开...".
             prev = lines[i - 1].strip()
-            if _AGENCY_LINE.match(prev.replace(" ", "")):
+            labelled = _LABEL_CELL.match(prev) or _LABEL_COLON.search(prev)  # "发布机构 X" is metadata
+            if not labelled and _AGENCY_LINE.match(prev.replace(" ", "")):
                 title = prev + title
         return _clean_title(title)
     return None
@@ -214,10 +270,7 @@ def _title_from_html_title(value: str | None, site_name: str | None) -> str | No
         return None
     if site_name:
         value = value.replace(site_name, " ")
-    for part in _TITLE_SEPARATORS.split(value):
-        if "年度报告" in part:
-            return _clean_title(part)
-    return None
+    return _report_title(value)
 
 
 def _agency(title: str | None) -> str | None:
@@ -229,6 +282,13 @@ def _agency(title: str | None) -> str | None:
     agency = (m.group("pre") or m.group("post") or m.group("pre2") or "").strip()
     agency = re.sub(r"^关于|关于$", "", agency).strip()
     return agency if re.fullmatch(r"[\u4e00-\u9fff()·]{2,40}", agency) else None
+
+
+def _agency_from_publisher(publisher: str | None) -> str | None:
+    # Only a publisher that names a body ("沭阳县发展和改革局"), not a person or a website.
+    if publisher and _AGENCY_LINE.match(publisher.replace(" ", "")):
+        return publisher.replace(" ", "")
+    return None
 
 
 def _year_from_title(title: str | None) -> int | None:
@@ -283,14 +343,21 @@ def extract_metadata(
                     break
     provenance["published_date"] = published
 
-    title = (_clean_title(meta.get("articletitle"))
-             or _clean_title(_pick(labelled.get("title")))
+    # By evidence: the document's own title first (its 名称 cell, the CMS's
+    # ArticleTitle, its heading line), the page <title> (site name attached)
+    # last; a title that does not read as a report title only when nothing
+    # does (a look-alike page keeps its name).
+    own_title = _pick(labelled.get("title"))
+    title = (_report_title(own_title)
+             or _report_title(meta.get("articletitle"))
              or _title_from_lines(lines)
              or _title_from_lines([repair_text(document_title)] if document_title else [])
-             or _title_from_html_title(meta.get("<title>"), meta.get("sitename")))
+             or _title_from_html_title(meta.get("<title>"), meta.get("sitename"))
+             or _clean_title(own_title)
+             or _clean_title(meta.get("articletitle")))
     if title is None:
         warnings.append("no report title found")
-    agency = _agency(title)
+    agency = _agency(title) or _agency_from_publisher(provenance["publisher"])
 
     year = _year_from_title(title)
     if year is None:

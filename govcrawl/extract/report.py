@@ -16,6 +16,7 @@ from govcrawl.extract.attachments import layout_from_doc, layout_from_docx, snif
 from govcrawl.extract.checks import run_checks
 from govcrawl.extract.decode import decode_body
 from govcrawl.extract.layout import Layout, layout_from_html, layout_from_text
+from govcrawl.extract.markdown import is_markdown, layout_from_markdown
 from govcrawl.extract.metadata import extract_metadata
 from govcrawl.extract.pdf import layout_from_pdf
 from govcrawl.extract.tables import read_tables
@@ -30,7 +31,10 @@ NOT_A_REPORT = "not a report: no statistical tables and no report title found"
 PROVENANCE_KEYS = (
     "index_no", "publisher", "doc_no", "category", "created_date", "published_date",
     "source_url", "referer", "fetched_at", "http_last_modified", "etag", "content_sha256", "encoding",
+    "reader", "archive",
 )
+# The reader that read the tables, by document kind (report-schema.md ``provenance.reader``).
+_READERS = {"html": "html", "text": "text", "pdf": "pdf", "docx": "docx", "doc": "doc"}
 
 
 def _content_type(headers: Mapping | None) -> str | None:
@@ -46,7 +50,9 @@ def _content_type(headers: Mapping | None) -> str | None:
     return None
 
 
-def _read_layout(body: bytes, kind: str, headers: Mapping | None) -> tuple[Layout, str | None, str | None, list[str]]:
+def _read_layout(
+    body: bytes, kind: str, headers: Mapping | None, url: str | None = None
+) -> tuple[Layout, str | None, str | None, list[str]]:
     """The layout, the decoded HTML (for <meta>), the text encoding used, and warnings."""
     if kind == "pdf":
         return layout_from_pdf(body), None, None, []
@@ -66,6 +72,8 @@ def _read_layout(body: bytes, kind: str, headers: Mapping | None) -> tuple[Layou
         text = text[:MAX_TEXT_CHARS]
     if kind == "html":
         return layout_from_html(text), text, decoded.encoding, warnings
+    if is_markdown(text, url):
+        return layout_from_markdown(text), None, decoded.encoding, warnings
     return layout_from_text(text), None, decoded.encoding, warnings
 
 
@@ -79,7 +87,7 @@ def extract_document(
     if not body:
         warnings.append("empty document")
     try:
-        layout, html, encoding, read_warnings = _read_layout(body, kind, headers)
+        layout, html, encoding, read_warnings = _read_layout(body, kind, headers, url)
     except Exception as exc:  # a reader bug must cost one document, never the crawl
         logger.exception("could not read %s", url)
         layout, html, encoding, read_warnings = Layout(), None, None, [f"{kind} could not be read: {exc!r}"]
@@ -96,6 +104,7 @@ def extract_document(
         source_url=url,
         content_sha256=hashlib.sha256(body).hexdigest(),
         encoding=encoding,
+        reader=_READERS.get(kind) if result.tables else None,
     )
     item = {
         "url": url,
@@ -106,7 +115,7 @@ def extract_document(
         "format": result.format,
         "provenance": provenance,
         "tables": result.tables,
-        "checks": run_checks(result.tables),
+        "checks": run_checks(result.tables, layout.text, meta.get("year")),
         "warnings": warnings,
     }
     if not is_report(item):

@@ -312,37 +312,80 @@ def _read_applications(stream: _Stream, zone, warnings: list[str]) -> dict:
     return table
 
 
+# Which row a piece of section 四 holds: the last of these its labels name
+# ("四、…行政复议、行政诉讼情况 (一)行政复议情况 结果维持…" is a 行政复议 piece).
+_REVIEW_PIECE_NAMES = (
+    ("litigation_after_review", _rx(r"复议后起诉")),
+    ("litigation_direct", _rx(r"直接起诉|行政诉讼")),
+    ("review", _rx(r"行政复议")),
+)
+
+
+def _review_pieces(runs: list[tuple[str, list[Value]]]) -> list[Value] | None:
+    """Section 四 printed in pieces (a 行政复议 table, a 行政诉讼 table, or one per row): the 15 values, or None.
+
+    Each run of 5 (one row) or 10 (both 诉讼 rows) values goes to the row its
+    preceding labels name last; runs without a name take the next free row.
+    Only a complete, unambiguous assignment counts.
+    """
+    width = len(T.REVIEW_COLUMNS)
+    rows: dict[str, list[Value]] = {}
+    for labels, run in runs:
+        if len(run) not in (width, 2 * width) or not any(v.number is not None for v in run):
+            continue
+        named = [(m.end(), key) for key, pattern in _REVIEW_PIECE_NAMES for m in pattern.finditer(labels)]
+        key = max(named)[1] if named else next((k for k in T.REVIEW_ROWS if k not in rows), None)
+        if len(run) == 2 * width:
+            if key == "review":
+                return None
+            targets = list(T.REVIEW_ROWS[1:])
+        else:
+            if key == "litigation_direct" and key in rows:
+                key = "litigation_after_review"
+            targets = [key]
+        for n, target in enumerate(targets):
+            if target is None or target in rows:
+                return None
+            rows[target] = run[n * width:(n + 1) * width]
+    if set(rows) != set(T.REVIEW_ROWS):
+        return None
+    return [v for key in T.REVIEW_ROWS for v in rows[key]]
+
+
 def _read_review(stream: _Stream, zone, warnings: list[str]) -> dict:
     start, stop = zone
     want = len(T.REVIEW_ROWS) * len(T.REVIEW_COLUMNS)
-    # Rows of value cells; the data row is the last one with 15 values, or
-    # (text layouts, PDF lines) all value cells after the last header label.
-    runs: list[list[Value]] = []
+    # Rows of value cells, each with the labels before it; the data row is the
+    # last one with 15 values, or (text layouts, PDF lines) all value cells
+    # after the last header label, or pieces of a split section.
+    runs: list[tuple[str, list[Value]]] = []
+    labels: list[str] = []
     current: list[Value] = []
     last_label = start
     for i in range(start, stop):
         tok = stream.tokens[i]
         if tok == ROW_END or stream.values[i] is None:
             if current:
-                runs.append(current)
-                current = []
+                runs.append(("".join(labels), current))
+                current, labels = [], []
             if tok != ROW_END:
                 last_label = i
+                labels.append(stream.labels[i])
             continue
         current.append(stream.values[i])
     if current:
-        runs.append(current)
-    exact = [r for r in runs if len(r) == want and any(v.number is not None for v in r)]
+        runs.append(("".join(labels), current))
+    exact = [r for _, r in runs if len(r) == want and any(v.number is not None for v in r)]
+    after_last_label = [stream.values[i] for i in range(last_label + 1, stop)
+                        if stream.tokens[i] != ROW_END and stream.values[i] is not None]
     if exact:
         values = exact[-1]
+    elif len(after_last_label) != want and (pieces := _review_pieces(runs)):
+        values = pieces
     else:
-        values = []
-        for i in range(last_label + 1, stop):
-            if stream.tokens[i] != ROW_END and stream.values[i] is not None:
-                values.append(stream.values[i])
-        if not any(v.number is not None for v in values):
-            if not values:
-                return {}
+        values = after_last_label
+        if not values:
+            return {}
         values = _fit(values, want, "review_litigation", warnings)
     table = {}
     for r, row in enumerate(T.REVIEW_ROWS):
