@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := chromium redis-server
+APT_PACKAGES := chromium redis-server fonts-wqy-zenhei
 ARGS ?=
 
 .PHONY: setup system-deps crawl test demo bench clean-state help
@@ -21,11 +21,13 @@ help:
 setup: system-deps $(STAMP)
 
 # Debian's chromium renders JS-only lists (Playwright cannot download its own browser here);
-# redis-server backs the distributed mode and its tests.
+# redis-server backs the distributed mode and its tests; a CJK font (fonts-wqy-zenhei, 16 MB) lets
+# headless Chromium draw the Chinese of the export's HTML report and its screenshot.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	[ -n "$$(fc-list :lang=zh 2>/dev/null)" ] || missing="$$missing fonts-wqy-zenhei"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
