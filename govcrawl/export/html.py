@@ -67,19 +67,26 @@ def _td(value, cls: str = "") -> str:
 
 
 # ------------------------------------------------------------------ charts
-def _svg(figure) -> str:
-    """The figure as an inline <svg> element: no XML prologue, no DOCTYPE, no namespace URLs."""
+def _svg(figure, chart_id: str) -> str:
+    """The figure as an inline <svg> element: no XML prologue, no DOCTYPE, no namespace URLs,
+    every id (and reference to it) prefixed with ``chart_id`` so that ids stay unique in the page."""
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg"):]
     # HTML parses inline SVG into the right namespaces by itself; the declarations only add URLs.
     svg = re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", svg)
-    return re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
+    svg = re.sub(r'\bid="', f'id="{chart_id}-', svg)
+    return re.sub(r'(url\(#|href="#)', rf"\g<1>{chart_id}-", svg)
 
 
-def outcome_chart(by_year: dict[int, dict[str, float]], *, width: float = 6.4, height: float = 3.2) -> str:
-    """Stacked bars of the outcome groups per year, with the requests received as a line."""
+def outcome_chart(by_year: dict[int, dict[str, float]], chart_id: str, *, width: float = 6.4,
+                  height: float = 3.2) -> str:
+    """Stacked bars of the outcome groups per year, with the requests received as a line.
+
+    Element ids (``<chart_id>-bar-<group>-<i>``, ``<chart_id>-received``) are unique in the page.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -92,17 +99,19 @@ def outcome_chart(by_year: dict[int, dict[str, float]], *, width: float = 6.4, h
         bottom = [0.0] * len(years)
         for group, colour in OUTCOME_COLOURS.items():
             values = [by_year[y].get(group) or 0 for y in years]
-            ax.bar(years, values, bottom=bottom, color=colour, label=group.replace("_", " "), gid=f"bar-{group}")
+            bars = ax.bar(years, values, bottom=bottom, color=colour, label=group.replace("_", " "))
+            for i, bar in enumerate(bars):
+                bar.set_gid(f"bar-{group}-{i}")
             bottom = [b + v for b, v in zip(bottom, values)]
         received = [by_year[y].get("requests_received") for y in years]
         ax.plot(years, [r if r is not None else float("nan") for r in received], color="black",
-                marker="o", label="requests received", gid="line-received")
+                marker="o", label="requests received", gid="received")
         ax.set_xticks(years)
         ax.set_xlabel("report year")
         ax.set_ylabel("requests")
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
         fig.tight_layout()
-        return _svg(fig)
+        return _svg(fig, chart_id)
     finally:
         plt.close(fig)
 
@@ -125,14 +134,14 @@ def charts_section(reports: list[MergedReport]) -> str:
     if not totals:
         return "<p>No report has section 三 figures.</p>"
     parts = ['<figure class="chart" data-chart="total"><figcaption>All agencies</figcaption>',
-             outcome_chart(totals), "</figure>"]
+             outcome_chart(totals, "total"), "</figure>"]
     per_agency = _sum_figures(reports, lambda r: r.item.get("agency") or "(no agency)")
     ranked = sorted(per_agency.items(), key=lambda kv: -sum(y.get("requests_received", 0) for y in kv[1].values()))
     parts.append(f"<h3>The {min(TOP_AGENCIES, len(ranked))} agencies with the most requests</h3>"
                  '<div class="charts">')
-    for agency, by_year in ranked[:TOP_AGENCIES]:
+    for n, (agency, by_year) in enumerate(ranked[:TOP_AGENCIES]):
         parts += [f'<figure class="chart" data-chart="agency"><figcaption>{_e(agency)}</figcaption>',
-                  outcome_chart(by_year, width=4.6, height=2.4), "</figure>"]
+                  outcome_chart(by_year, f"agency{n}", width=4.6, height=2.4), "</figure>"]
     parts.append("</div>")
     return "\n".join(parts)
 
