@@ -70,20 +70,34 @@ def _removal_reason(item: dict) -> str | None:
 
 
 def merge_lines(lines: Iterable[FeedLine]) -> list[MergedReport]:
-    """One :class:`MergedReport` per url, in order of first appearance."""
-    by_url: dict[str, list[FeedLine]] = {}
+    """One :class:`MergedReport` per url, in order of first appearance.
+
+    Streaming: per url only the best real copy and the latest line are kept, so
+    memory grows with the number of reports, not with the number of runs.
+    """
+    state: dict[str, dict] = {}
     for line in lines:
-        by_url.setdefault(line.item["url"], []).append(line)
+        key = _sort_key(line)
+        seen = state.get(line.item["url"])
+        if seen is None:
+            seen = state[line.item["url"]] = {"real": None, "latest": line, "first": line, "versions": 0,
+                                              "feeds": {}}
+        seen["versions"] += 1
+        seen["feeds"][line.source] = None
+        if key >= _sort_key(seen["latest"]):
+            seen["latest"] = line
+        if key < _sort_key(seen["first"]):
+            seen["first"] = line
+        if not is_removal(line.item) and (seen["real"] is None or key >= _sort_key(seen["real"])):
+            seen["real"] = line
     merged = []
-    for versions in by_url.values():
-        versions.sort(key=_sort_key)
-        latest = versions[-1]
-        real = [v for v in versions if not is_removal(v.item)]
+    for seen in state.values():
+        latest = seen["latest"]
         # Only a removal seen (the copy was in a feed not given): keep what the removal line says.
-        shown = real[-1] if real else latest
-        report = MergedReport(item=shown.item, source=shown.source, line=shown.line, versions=len(versions))
-        report.first_fetched_at = (versions[0].item.get("provenance") or {}).get("fetched_at")
-        report.feeds = list(dict.fromkeys(v.source for v in versions))
+        shown = seen["real"] or latest
+        report = MergedReport(item=shown.item, source=shown.source, line=shown.line, versions=seen["versions"],
+                              feeds=list(seen["feeds"]))
+        report.first_fetched_at = (seen["first"].item.get("provenance") or {}).get("fetched_at")
         if is_removal(latest.item):
             report.removed = True
             report.removed_reason = _removal_reason(latest.item)

@@ -25,8 +25,9 @@ import pyarrow as pa
 from govcrawl.export.merge import MergedReport
 from govcrawl.extract import template as T
 
-# Unit key -> the column whose unit it gives.
+# Unit key -> the column whose unit it gives, and back.
 UNIT_KEYS = {"amount_unit": "amount"}
+_UNIT_OF = {column: unit for unit, column in UNIT_KEYS.items()}
 
 CHECK_RULES = (
     "applications_balance",
@@ -85,7 +86,7 @@ def iter_cells(tables: dict):
             for column, value in row.items():
                 if column in UNIT_KEYS:
                     continue
-                unit_key = next((u for u, col in UNIT_KEYS.items() if col == column), None)
+                unit_key = _UNIT_OF.get(column)
                 yield section, row_key, column, value, row.get(unit_key) if unit_key else None
 
 
@@ -189,42 +190,65 @@ def reports_table(reports: list[MergedReport]) -> pa.Table:
 _EMPTY = MergedReport(item={"url": ""}, source="", line=0)
 
 
+_LABEL = pa.dictionary(pa.int32(), pa.string())
+# report_id, section, row and column keys repeat on every cell: dictionary-encoded they cost
+# 4 bytes a cell instead of their text (CSV, Parquet and DuckDB read them as plain strings).
+CELL_SCHEMA = pa.schema([("report_id", _LABEL), ("section", _LABEL), ("row_key", _LABEL),
+                         ("column_key", _LABEL), ("value", pa.float64()), ("unit", _LABEL)])
+# Reports are flattened CHUNK at a time into Arrow batches: Python lists for millions of
+# cells would cost more memory than the whole merged feed.
+CHUNK = 1000
+
+
+def _array(values: list, type_: pa.DataType) -> pa.Array:
+    if pa.types.is_dictionary(type_):
+        return pa.array(values, type=type_.value_type).dictionary_encode()
+    return pa.array(values, type=type_)
+
+
+def _chunked(reports: list[MergedReport], schema: pa.Schema, rows_of) -> pa.Table:
+    """A table built ``CHUNK`` reports at a time from ``rows_of(report)`` → row tuples in schema order."""
+    batches = []
+    for start in range(0, len(reports), CHUNK):
+        columns: list[list] = [[] for _ in schema]
+        appends = [c.append for c in columns]
+        for report in reports[start:start + CHUNK]:
+            for row in rows_of(report):
+                for append, value in zip(appends, row):
+                    append(value)
+        batches.append(pa.record_batch([_array(c, f.type) for c, f in zip(columns, schema)], schema=schema))
+    return pa.Table.from_batches(batches, schema=schema)
+
+
 def cells_table(reports: list[MergedReport]) -> pa.Table:
-    columns: dict[str, list] = {k: [] for k in ("report_id", "section", "row_key", "column_key", "value", "unit")}
-    for report in reports:
+    def rows_of(report):
         rid = report_id(report.url)
         for section, row, column, value, unit in iter_cells(report.item.get("tables")):
-            columns["report_id"].append(rid)
-            columns["section"].append(section)
-            columns["row_key"].append(row)
-            columns["column_key"].append(column)
-            columns["value"].append(number(value))
-            columns["unit"].append(unit if isinstance(unit, str) else None)
-    types = {"value": pa.float64()}
-    return pa.table({k: pa.array(v, type=types.get(k, pa.string())) for k, v in columns.items()})
+            yield rid, section, row, column, number(value), unit if isinstance(unit, str) else None
+
+    return _chunked(reports, CELL_SCHEMA, rows_of)
 
 
 def section_table(reports: list[MergedReport], section: str) -> pa.Table:
-    """The wide table of one section: report × row key, one column per column key."""
+    """The wide table of one section: report × row key, one column per column key.
+
+    Column keys outside the template (none today) become extra columns, so no value is dropped.
+    """
     known = SECTION_COLUMNS[section]
-    rows: list[dict] = []
-    extra: dict[str, None] = {}
-    for report in reports:
-        item = report.item
-        for row_key, row in ((item.get("tables") or {}).get(section) or {}).items():
-            if not isinstance(row, dict):
-                continue
-            out = {"report_id": report_id(item["url"]), "portal": item.get("portal"),
-                   "agency": item.get("agency"), "year": report_year(item), "format": item.get("format"),
-                   "row_key": row_key}
-            for column, value in row.items():
-                if column not in known:
-                    extra[column] = None
-                out[column] = value if column in UNIT_KEYS else number(value)
-            rows.append(out)
-    value_columns = list(known) + sorted(extra)
-    fields = [("report_id", pa.string()), ("portal", pa.string()), ("agency", pa.string()),
-              ("year", pa.int32()), ("format", pa.string()), ("row_key", pa.string())]
+    extra = sorted({column for report in reports
+                    for row in ((report.item.get("tables") or {}).get(section) or {}).values()
+                    if isinstance(row, dict) for column in row if column not in known})
+    value_columns = list(known) + extra
+    fields = [("report_id", _LABEL), ("portal", _LABEL), ("agency", _LABEL),
+              ("year", pa.int32()), ("format", _LABEL), ("row_key", _LABEL)]
     fields += [(c, pa.string() if c in UNIT_KEYS else pa.float64()) for c in value_columns]
-    schema = pa.schema(fields)
-    return pa.Table.from_pylist(rows, schema=schema)
+
+    def rows_of(report):
+        item = report.item
+        head = (report_id(item["url"]), item.get("portal"), item.get("agency"), report_year(item), item.get("format"))
+        for row_key, row in ((item.get("tables") or {}).get(section) or {}).items():
+            if isinstance(row, dict):
+                yield (*head, row_key, *(row.get(c) if c in UNIT_KEYS else number(row.get(c))
+                                         for c in value_columns))
+
+    return _chunked(reports, pa.schema(fields), rows_of)
