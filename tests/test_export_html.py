@@ -48,7 +48,9 @@ def test_the_sections_show_what_the_export_found(merged, page_html):
     for report in removed:
         assert f'<a href="{report.url}">' in page_html
     for check in late:
-        assert f"<td>{check['expected']}</td><td>{check['actual']}</td>" in page_html
+        assert f'<td class="nw">{check["expected"]}</td><td class="nw">{check["actual"]}</td>' in page_html
+    failed = [r for r in reports if any(c["ok"] is False for c in r.item["checks"])]
+    assert len(failed) == 1 and "applications_row_totals</b>: new_requests: total" in page_html
     assert page_html.count('<figure class="chart" data-chart="agency">') == TOP_AGENCIES
     assert page_html.count('<figure class="chart" data-chart="total">') == 1
     assert "<th>bad feed lines skipped</th><td class=\"n\">2</td>" in page_html

@@ -77,7 +77,10 @@ def test_report_rows_carry_removal_checks_and_provenance():
     assert removed and all(r["removed_reason"] == "removed: HTTP 404" and r["cells"] > 0 for r in removed)
     updated = [r for r in table if r["change"] == "updated"]
     assert updated and all(r["previous_sha256"] and r["versions"] == 2 for r in updated)
-    assert all(r["check_applications_balance"] is True and r["checks_failed"] == 0 for r in table)
+    (failed,) = [r for r in table if r["checks_failed"]]
+    assert failed["url"].endswith("?copy=2") and failed["check_applications_row_totals"] is False
+    assert failed["checks_failed_rules"] == "applications_row_totals"
+    assert all(r["check_applications_balance"] is True for r in table if r is not failed)
     item = dict(first[1], checks=[{"rule": "applications_row_totals", "ok": False, "detail": "x"}],
                 warnings=["a", "b"])
     item["provenance"] = {**item["provenance"], "archive": {"warc": "w.warc.gz", "record_id": "urn:uuid:1"}}

@@ -93,11 +93,25 @@ def generate_feed(n_reports: int, *, seed: int = 0, n_portals: int = 5, first_ye
     return items
 
 
+def revised(tables: dict, rng: random.Random) -> dict:
+    """A corrected edition of ``tables``: new sections 二 and 四, and more requests granted to natural
+    persons in 三 (received, granted and handled grow together, so the template's checks and the
+    carry-overs to and from the neighbouring years still hold)."""
+    fmt = "2021" if "issued" in tables["active_disclosure"]["rules"] else "2019"
+    fresh = random_tables(rng, fmt)
+    apps = {key: dict(row) for key, row in tables["applications"].items()}
+    more = rng.randint(1, 9)
+    for key in ("new_requests", "granted", "total_handled"):
+        for column in ("natural_person", "total"):
+            apps[key][column] = (apps[key][column] or 0) + more
+    return {**fresh, "applications": apps}
+
+
 def two_runs(n_reports: int = 60, *, seed: int = 7) -> tuple[list[dict], list[dict]]:
     """Two overlapping crawl runs, as an export meets them.
 
     Run 1 has ``n_reports`` reports.  Run 2, a month later, re-emits every
-    third of them with new figures (``updated``), removes every seventh
+    third of them with revised figures (``updated``), removes every seventh
     (``removed: HTTP 404``), and adds one copy of the first report's agency
     and year at another url (a duplicate claim).
     """
@@ -108,15 +122,43 @@ def two_runs(n_reports: int = 60, *, seed: int = 7) -> tuple[list[dict], list[di
         if i % 7 == 6:
             second.append(removal_item(item, fetched_at="2026-04-01T02:00:00Z"))
         elif i % 3 == 0:
-            tables = random_tables(rng, item["format"])
+            tables = revised(item["tables"], rng)
             updated = report_item(portal=item["portal"], agency=item["agency"], year=item["year"], tables=tables,
                                   url=item["url"], published_date=item["provenance"]["published_date"],
                                   fetched_at="2026-04-01T02:00:00Z", change="updated")
             updated["previous_sha256"] = item["provenance"]["content_sha256"]
             second.append(updated)
     again = first[0]
-    second.append(report_item(portal=again["portal"], agency=again["agency"], year=again["year"],
-                              tables=random_tables(rng, again["format"]), url=again["url"] + "?copy=2",
-                              published_date=again["provenance"]["published_date"],
-                              fetched_at="2026-04-01T02:00:00Z"))
+    copy = report_item(portal=again["portal"], agency=again["agency"], year=again["year"],
+                       tables=random_tables(rng, again["format"]), url=again["url"] + "?copy=2",
+                       published_date=again["provenance"]["published_date"], fetched_at="2026-04-01T02:00:00Z")
+    # The copy is also a typo'd edition: its 总计 of new requests is 3 more than its columns add up to.
+    row = copy["tables"]["applications"]["new_requests"]
+    row["total"] = (row["total"] or 0) + 3
+    copy["checks"] = [{"rule": "applications_row_totals", "ok": False,
+                       "detail": f"new_requests: total {row['total']} != sum {row['total'] - 3}"}]
+    second.append(copy)
     return first, second
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m govcrawl.demo.feed DIR [--reports N]``: write two_runs() as DIR/run-1.jsonl and run-2.jsonl."""
+    import argparse
+    import json
+    import os
+
+    parser = argparse.ArgumentParser(prog="python -m govcrawl.demo.feed", description=main.__doc__)
+    parser.add_argument("directory")
+    parser.add_argument("--reports", type=int, default=120)
+    args = parser.parse_args(argv)
+    os.makedirs(args.directory, exist_ok=True)
+    for n, items in enumerate(two_runs(args.reports), 1):
+        path = os.path.join(args.directory, f"run-{n}.jsonl")
+        with open(path, "w", encoding="utf-8") as out:
+            out.writelines(json.dumps(item, ensure_ascii=False) + "\n" for item in items)
+        print(f"{path}: {len(items)} lines")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -38,7 +38,7 @@ CSS = """
 body{font-family:"Noto Sans CJK SC","WenQuanYi Zen Hei","Microsoft YaHei",sans-serif;margin:2em;color:#222;max-width:1200px}
 h1{font-size:1.6em}h2{border-bottom:2px solid #ccc;padding-bottom:.2em;margin-top:2em}
 table{border-collapse:collapse;font-size:.9em;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
-th{background:#f1f3f5}td.n{text-align:right}.bad{color:#c92a2a}.note{color:#666;font-size:.9em}
+th{background:#f1f3f5}td.n{text-align:right}td.nw{white-space:nowrap}.bad{color:#c92a2a}.note{color:#666;font-size:.9em}
 .summary td{font-size:1.1em}.charts{display:flex;flex-wrap:wrap;gap:1em}
 figure.chart{margin:0;border:1px solid #eee;padding:.5em}figure.chart figcaption{font-weight:bold;margin-bottom:.3em}
 figure.chart svg{display:block;height:auto}
@@ -204,16 +204,19 @@ def _cross(results: list[dict], rules: tuple[str, ...]) -> str:
 def _late(results: list[dict]) -> str:
     late = sorted((c for c in results if c["rule"] == "published_on_time" and c["ok"] is False),
                   key=lambda c: date.fromisoformat(c["expected"]) - date.fromisoformat(c["actual"]))
-    rows = [[_td(_e(c["agency"])), _td(_e(c["year"])), _td(_e(c["expected"])), _td(_e(c["actual"])),
-             _td(_e(c["detail"])), _td(_link(c["url"], "report"))] for c in late]
+    rows = [[_td(_e(c["agency"])), _td(_e(c["year"])), _td(_e(c["expected"]), "nw"), _td(_e(c["actual"]), "nw"),
+             _td((date.fromisoformat(c["actual"]) - date.fromisoformat(c["expected"])).days, "n bad"),
+             _td("31 March (county-level-and-above government)" if c["expected"][5:] == "03-31" else "31 January"),
+             _td(_link(c["url"], "report"))] for c in late]
     unknown = sum(1 for c in results if c["rule"] == "published_on_time" and c["ok"] is None)
     note = f'<p class="note">{unknown} reports without a publication date are not judged.</p>' if unknown else ""
-    return _table(["agency", "year", "deadline", "published", "", ""], rows, more=" (see checks.csv)") + note
+    return _table(["agency", "year", "deadline", "published", "days late", "rule", ""], rows,
+                  more=" (see checks.csv)") + note
 
 
 def _removals(reports) -> str:
     rows = [[_td(_e(r.item.get("agency"))), _td(_e(report_year(r.item))), _td(_e(r.item.get("title"))),
-             _td(_e(r.removed_at)), _td(_e(r.removed_reason)), _td(_link(r.url))]
+             _td(_e(r.removed_at), "nw"), _td(_e(r.removed_reason)), _td(_link(r.url))]
             for r in reports if r.removed]
     return _table(["agency", "year", "title", "noticed", "reason", "url"], rows)
 
