@@ -66,6 +66,12 @@ def test_coverage_expects_every_year_between_an_agencys_first_and_last_report():
     assert row["expected"] == row["found"] + len(row["missing"])
     others = [r for p, r in rows.items() if p != hole["portal"]]
     assert all(not r["missing"] and r["found"] == r["expected"] for r in others)
+    # A removed report is no longer published: its year is missing too.
+    gone = next(r for r in reports if r.item["portal"] == hole["portal"]
+                and r.item["year"] not in (2019, 2024, hole["year"]))
+    gone.removed = True
+    row = {r["portal"]: r for r in coverage_rows(reports)}[hole["portal"]]
+    assert f"{gone.item['agency']} {gone.item['year']}" in row["missing"] and len(row["missing"]) == 2
 
 
 def test_the_report_renders_in_chromium(merged, tmp_path):

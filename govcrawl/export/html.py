@@ -11,7 +11,8 @@ numbers, outcome names), so no CJK font is needed to draw them; agency names
 are in the HTML captions around the charts.
 
 Coverage: the years *expected* of an agency are every year from its first to
-its last report in the export (a gap in between is a missing report).  We do
+its last report in the export (a gap in between is a missing report; a removed
+report counts as missing, since it is no longer published).  We do
 not expect 2019 … last year of everyone: the export cannot know when a body
 was created, merged or started publishing, and would report false gaps.
 """
@@ -102,7 +103,7 @@ def outcome_chart(by_year: dict[int, dict[str, float]], chart_id: str, *, width:
             bars = ax.bar(years, values, bottom=bottom, color=colour, label=group.replace("_", " "))
             for i, bar in enumerate(bars):
                 bar.set_gid(f"bar-{group}-{i}")
-            bottom = [b + v for b, v in zip(bottom, values)]
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
         received = [by_year[y].get("requests_received") for y in years]
         ax.plot(years, [r if r is not None else float("nan") for r in received], color="black",
                 marker="o", label="requests received", gid="received")

@@ -214,9 +214,9 @@ def _chunked(reports: list[MergedReport], schema: pa.Schema, rows_of) -> pa.Tabl
         appends = [c.append for c in columns]
         for report in reports[start:start + CHUNK]:
             for row in rows_of(report):
-                for append, value in zip(appends, row):
+                for append, value in zip(appends, row, strict=True):
                     append(value)
-        batches.append(pa.record_batch([_array(c, f.type) for c, f in zip(columns, schema)], schema=schema))
+        batches.append(pa.record_batch([_array(c, f.type) for c, f in zip(columns, schema, strict=True)], schema=schema))
     return pa.Table.from_batches(batches, schema=schema)
 
 
