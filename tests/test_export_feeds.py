@@ -28,15 +28,18 @@ def test_a_name_that_matches_nothing_is_an_error(tmp_path):
 def test_bad_lines_are_reported_with_file_and_line_and_skipped(tmp_path):
     items = generate_feed(3, seed=1)
     feed = write_feed(tmp_path / "f.jsonl", items[:2], extra_lines=['{"url": "trunc', "[1, 2]", "", '{"x": 1}'])
-    with open(feed, "a", encoding="utf-8") as out:
-        out.write(__import__("json").dumps(items[2], ensure_ascii=False) + "\n")
+    with open(feed, "ab") as out:
+        # A GBK line in a UTF-8 feed (a hand-edited file saved in the wrong encoding).
+        out.write('{"url": "https://x/1", "title": "年报"}\n'.encode("gbk"))
+        out.write(__import__("json").dumps(items[2], ensure_ascii=False).encode("utf-8") + b"\n")
     stats, err = ReadStats(), io.StringIO()
     lines = list(read_feeds([str(feed)], stats, err=err))
     assert [line.item["url"] for line in lines] == [i["url"] for i in items]
-    assert [line.line for line in lines] == [1, 2, 7]
-    assert stats.bad_lines == 3 and stats.items == 3
+    assert [line.line for line in lines] == [1, 2, 8]
+    assert stats.bad_lines == 4 and stats.items == 3
     messages = err.getvalue().splitlines()
-    assert [m.split(": ")[1].split(":")[1] for m in messages] == ["3", "4", "6"]
+    assert [m.split(": ")[1].split(":")[1] for m in messages] == ["3", "4", "6", "7"]
+    assert "not UTF-8" in messages[3]
     assert all(f"{feed}:" in m for m in messages)
 
 

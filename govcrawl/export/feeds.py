@@ -71,15 +71,19 @@ def read_feeds(files: Iterable[str], stats: ReadStats, *, progress: bool = False
     order = 0
     for path in files:
         stats.files += 1
-        with open(path, encoding="utf-8", errors="replace") as feed:
-            for number, line in enumerate(feed, 1):
+        # Bytes, decoded line by line: a line of broken UTF-8 is one bad line, not mojibake in the data.
+        with open(path, "rb") as feed:
+            for number, raw in enumerate(feed, 1):
                 stats.lines += 1
                 if progress and err is not None and stats.lines % PROGRESS_EVERY == 0:
                     print(f"read {stats.lines} lines, {stats.items} reports ({path})", file=err, flush=True)
-                if not line.strip():
+                if not raw.strip():
                     continue
                 try:
-                    item = json.loads(line)
+                    item = json.loads(raw.decode("utf-8"))
+                except UnicodeDecodeError as exc:
+                    _problem(stats, f"{path}:{number}: not UTF-8 (byte {exc.start + 1}), skipped", err)
+                    continue
                 except json.JSONDecodeError as exc:
                     _problem(stats, f"{path}:{number}: not JSON ({exc.msg} at column {exc.colno}), skipped", err)
                     continue
