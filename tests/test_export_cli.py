@@ -122,6 +122,12 @@ def test_excel_csvs_start_with_a_byte_order_mark_and_plain_ones_do_not(runs, tmp
     root, _, _ = runs
     assert main([str(root), "--out", str(tmp_path / "x"), "--excel"]) == 0
     assert main([str(root / "*.jsonl"), "--out", str(tmp_path / "p")]) == 0
+    # Exporting again into the same directory replaces the files, the database included.
+    assert main([str(root / "run-1.jsonl"), "--out", str(tmp_path / "x"), "--excel"]) == 0
+    con = duckdb.connect(str(tmp_path / "x" / "govcrawl.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM reports WHERE removed").fetchone()[0] == 0
+    con.close()
+    assert main([str(root), "--out", str(tmp_path / "x"), "--excel"]) == 0
     for name in ("reports", "cells", "applications", "checks"):
         excel = (tmp_path / "x" / f"{name}.csv").read_bytes()
         plain = (tmp_path / "p" / f"{name}.csv").read_bytes()
