@@ -22,7 +22,8 @@ setup: system-deps $(STAMP)
 
 # Debian's chromium renders JS-only lists (Playwright cannot download its own browser here);
 # redis-server backs the distributed mode and its tests; the two CJK fonts draw the test PDFs
-# (tests/pdf_reports.py: TrueType outlines for reportlab, CFF outlines as fpdf2 embeds them).
+# (tests/pdf_reports.py: TrueType outlines for reportlab, CFF outlines as fpdf2 embeds them), and
+# fonts-wqy-zenhei lets headless Chromium draw the Chinese of the export's HTML report and its screenshot.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
@@ -55,6 +56,7 @@ bench: setup
 	$(PY) bench/extract_bench.py
 	$(PY) bench/crawl_bench.py
 	$(PY) bench/recrawl_bench.py
+	$(PY) bench/export_bench.py
 
 clean-state:
 	rm -f output/crawl-state.sqlite3 output/crawl-state.sqlite3-wal output/crawl-state.sqlite3-shm
