@@ -286,8 +286,10 @@ class _Builder:
             return path
         path = self.next_path(year)
         if placement in ("html", "text_layout"):
-            layout = "html_table" if placement == "html" else self.rng.choice(render.LAYOUTS[1:])
-            page = render.render_report_html(tables, fmt=fmt, title=title, layout=layout, meta=meta)
+            layout = "html_table" if placement == "html" else self.rng.choice(render.HTML_LAYOUTS[1:])
+            # some sites print 三 and 四 in pieces (row-group tables with generic headers, sub-headings)
+            split = placement == "html" and self.rng.random() < 0.4
+            page = render.render_report_html(tables, fmt=fmt, title=title, layout=layout, meta=meta, split=split)
             body = page.split("<body>", 1)[1].rsplit("</body>", 1)[0]
             self.page(path, self.page_title(title, agency), body, breadcrumb=f"政府信息公开 &gt; {self.column_name}")
             self._gold(path, path, tables, fmt, year, placement)
