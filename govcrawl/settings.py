@@ -103,6 +103,13 @@ GOVCRAWL_MAX_PAGES_PER_URL_SHAPE = 30
 GOVCRAWL_CHALLENGE_RETRIES = 2
 GOVCRAWL_CHALLENGE_TIMEOUT = 45
 
+# Extraction runs in worker processes (govcrawl/extract/pool.py): one per core by default, 0 = in the
+# crawler's thread; a document gets GOVCRAWL_EXTRACT_TIMEOUT seconds; workers are replaced every
+# GOVCRAWL_EXTRACT_MAX_TASKS documents.
+GOVCRAWL_EXTRACT_WORKERS = None
+GOVCRAWL_EXTRACT_TIMEOUT = 120
+GOVCRAWL_EXTRACT_MAX_TASKS = 200
+
 # --- items ----------------------------------------------------------------
 ITEM_PIPELINES = {
     "govcrawl.pipelines.extract.ExtractPipeline": 100,

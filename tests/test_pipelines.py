@@ -56,9 +56,16 @@ def fake_report(**fields) -> dict:
 # ---------------------------------------------------------------- extract
 
 
+def extract(pipeline, item):
+    """ExtractPipeline.process_item is a coroutine (extraction runs in worker processes)."""
+    import asyncio
+
+    return asyncio.run(pipeline.process_item(item))
+
+
 def test_extract_real_report_page_becomes_report_item_without_body():
     collector = stats()
-    item = ExtractPipeline(collector).process_item(document())
+    item = extract(ExtractPipeline(collector), document())
     assert isinstance(item, ReportItem)
     assert item["url"] == "http://jgswj.changzhou.gov.cn/art/2024/1/1/art_1.html"
     assert item["portal"] == "常州市机关事务管理局"
@@ -71,7 +78,7 @@ def test_extract_real_report_page_becomes_report_item_without_body():
 def test_extract_drops_pages_that_are_not_reports_and_counts_them():
     collector = stats()
     with pytest.raises(DropItem) as dropped:
-        ExtractPipeline(collector).process_item(document(body=NEWS_PAGE, title_hint="新闻"))
+        extract(ExtractPipeline(collector), document(body=NEWS_PAGE, title_hint="新闻"))
     assert dropped.value.log_level == "DEBUG"
     assert collector.get_value("govcrawl/extract/not_report") == 1
 
@@ -84,8 +91,8 @@ def test_extract_attachment_keeps_page_url_and_attachment_source():
         return fake_report(url=url, title=None)
 
     pipeline = ExtractPipeline(stats(), extract_document=extract_document, is_report=lambda item: True)
-    item = pipeline.process_item(document(body=b"%PDF-1.7 ...", kind="attachment",
-                                          source_url="http://jgswj.changzhou.gov.cn/u/P0201.pdf"))
+    item = extract(pipeline, document(body=b"%PDF-1.7 ...", kind="attachment",
+                                      source_url="http://jgswj.changzhou.gov.cn/u/P0201.pdf"))
     assert seen == {"url": "http://jgswj.changzhou.gov.cn/u/P0201.pdf", "portal": "常州市机关事务管理局",
                     "body": b"%PDF-1.7 ..."}
     assert item["url"] == "http://jgswj.changzhou.gov.cn/art/2024/1/1/art_1.html"
@@ -95,7 +102,7 @@ def test_extract_attachment_keeps_page_url_and_attachment_source():
 
 def test_extract_passes_other_items_through():
     report = fake_report()
-    assert ExtractPipeline(stats(), extract_document=lambda *a, **k: {}, is_report=bool).process_item(report) is report
+    assert extract(ExtractPipeline(stats(), extract_document=lambda *a, **k: {}, is_report=bool), report) is report
 
 
 # ---------------------------------------------------------------- validate
@@ -119,7 +126,7 @@ def test_validate_caps_warning_flood():
 def test_validate_with_real_schema():
     collector = stats()
     pipeline = ValidatePipeline(collector)
-    good = ExtractPipeline(stats()).process_item(document())
+    good = extract(ExtractPipeline(stats()), document())
     assert pipeline.process_item(good)["warnings"] == good["warnings"]
     assert not any(w.startswith("schema:") for w in good["warnings"])
     bad = dict(good, year="二〇二三")
@@ -192,8 +199,8 @@ def test_header_value_accepts_dicts_and_scrapy_headers():
 
 def test_full_chain_exports_report_without_body(tmp_path):
     collector = stats()
-    chain = [ExtractPipeline(collector), ValidatePipeline(collector), DedupePipeline(collector), ProvenancePipeline()]
-    item = document()
+    chain = [ValidatePipeline(collector), DedupePipeline(collector), ProvenancePipeline()]
+    item = extract(ExtractPipeline(collector), document())
     for pipeline in chain:
         item = pipeline.process_item(item)
     out = tmp_path / "out.jsonl"

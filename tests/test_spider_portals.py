@@ -341,3 +341,34 @@ def test_broken_portal_file_stops_with_file_and_line(tmp_path):
     assert result.returncode == 1
     assert f"{portals}:3: URL must start with http:// or https://" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("counters, entry_error, list_pages, status", [
+    ({"reports": 3, "challenges": 2}, None, 1, "ok"),
+    ({}, "DNS", 0, "DNS"),
+    ({"challenges": 4, "challenge_failed": 1}, None, 0, "blocked: anti-bot challenge"),
+    ({"render_skipped": 1}, None, 1, "JS list, no browser"),
+    ({"pages": 12}, None, 2, "report column found, no reports"),
+    ({"pages": 30}, None, 0, "no report column found"),
+])
+def test_portal_status_in_the_ledger(counters, entry_error, list_pages, status):
+    s = spider()
+    name = "www.changzhou.gov.cn"
+    for counter, value in counters.items():
+        s.crawler.stats.set_value(f"govcrawl/portal/{name}/{counter}", value)
+    if entry_error:
+        s.entry_errors[name] = entry_error
+    s.list_evidence_seen[name] = list_pages
+    assert s.portal_status(name) == status
+
+
+def test_ledger_csv_has_a_row_per_portal(tmp_path):
+    s = spider(GOVCRAWL_LEDGER_PATH=str(tmp_path / "ledger.csv"))
+    s.crawler.stats.set_value("govcrawl/portal/www.changzhou.gov.cn/reports", 2)
+    s.last_errors["www.changzhou.gov.cn"] = "https://www.changzhou.gov.cn/x: HTTP 404"
+    s.closed("finished")
+    import csv
+
+    rows = list(csv.DictReader((tmp_path / "ledger.csv").open(encoding="utf-8")))
+    assert [(r["portal"], r["status"], r["reports"], r["last_error"]) for r in rows] == [
+        ("www.changzhou.gov.cn", "ok", "2", "https://www.changzhou.gov.cn/x: HTTP 404")]

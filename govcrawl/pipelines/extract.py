@@ -1,7 +1,11 @@
 """ExtractPipeline: a downloaded DocumentItem in, a ReportItem (or a drop) out.
 
 A thin adapter around ``govcrawl.extract.extract_document``: the extraction
-itself knows nothing about Scrapy.  Pages that turn out not to be annual
+itself knows nothing about Scrapy.  It runs in worker processes
+(``govcrawl.extract.pool``, ``GOVCRAWL_EXTRACT_WORKERS``, default one per
+core; ``0`` = in the crawler's own thread), so downloads go on while
+documents are parsed; a document that hangs or kills its worker becomes an
+item with a warning and the crawl goes on.  Pages that turn out not to be annual
 reports are dropped quietly (DEBUG log + stats), because the spider follows
 anything that looks like a report and expects most look-alikes to end here.
 """
@@ -19,7 +23,8 @@ logger = logging.getLogger(__name__)
 
 
 class ExtractPipeline:
-    def __init__(self, stats=None, extract_document: Callable | None = None, is_report: Callable | None = None):
+    def __init__(self, stats=None, extract_document: Callable | None = None, is_report: Callable | None = None,
+                 pool=None):
         if extract_document is None or is_report is None:
             from govcrawl import extract  # the extractor package; imported here so tests can inject fakes
 
@@ -28,20 +33,41 @@ class ExtractPipeline:
         self.stats = stats
         self.extract_document = extract_document
         self.is_report = is_report
+        self.pool = pool
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler.stats)
+        from govcrawl.extract.pool import ExtractorPool
+
+        settings = crawler.settings
+        workers = settings.get("GOVCRAWL_EXTRACT_WORKERS")
+        pool = ExtractorPool(None if workers in (None, "") else int(workers),
+                             timeout=settings.getfloat("GOVCRAWL_EXTRACT_TIMEOUT", 120),
+                             max_tasks_per_child=settings.getint("GOVCRAWL_EXTRACT_MAX_TASKS", 200),
+                             stats=crawler.stats)
+        return cls(crawler.stats, pool=pool)
+
+    def close_spider(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+    async def _extract(self, body: bytes, url: str, headers, portal):
+        if self.pool is None:
+            return self.extract_document(body, url, headers, portal=portal)
+        return await self.pool.extract(body, url, headers, portal=portal)
 
     def _inc(self, key: str) -> None:
         if self.stats is not None:
             self.stats.inc_value(key)
 
-    def process_item(self, item):
+    async def process_item(self, item):
         if not isinstance(item, DocumentItem):
             return item
         source_url = item.get("source_url") or item["url"]
-        report = self.extract_document(item.get("body") or b"", source_url, item.get("headers"), portal=item.get("portal"))
+        report = await self._extract(item.get("body") or b"", source_url, item.get("headers"), item.get("portal"))
+        if not report.get("title") and item.get("title_hint"):
+            # also what keeps a document the extractor could not read: its link said it is a report
+            report["title"] = item["title_hint"]
         if not self.is_report(report):
             self._inc("govcrawl/extract/not_report")
             logger.debug("Not an annual report: %s (from %s)", source_url, item.get("referer"))
@@ -51,7 +77,5 @@ class ExtractPipeline:
         report["url"] = item["url"]
         report["portal"] = item.get("portal")
         report.setdefault("provenance", {})["source_url"] = source_url
-        if not report.get("title") and item.get("title_hint"):
-            report["title"] = item["title_hint"]
         document = DocumentItem({k: v for k, v in item.items() if k != "body"})
         return ReportItem(report, document=document)

@@ -1,0 +1,168 @@
+"""Extraction in worker processes, so parsing a document never holds up the crawl.
+
+``ExtractorPool(workers=N)`` runs ``extract_document`` (or any top-level
+function with its signature) in ``N`` worker processes; ``await
+pool.extract(body, url, headers, portal=...)`` returns the item.  While a
+document is parsed, the reactor goes on downloading.
+
+* **Bounded.** At most ``max_pending`` documents (default 2 × workers) are
+  handed to the workers at once; further callers wait (back-pressure on the
+  item pipeline, hence on Scrapy's scraper).
+* **One bad document costs one document.** A document that takes longer than
+  ``timeout`` seconds, or whose worker dies (a segfault in a native reader,
+  memory exhaustion), gets an item of its own with a warning saying so; the
+  workers are replaced and the other documents in flight are sent again.
+* **No creep.** A worker is replaced after ``max_tasks_per_child`` documents.
+* **Signals.** Workers ignore SIGINT: Ctrl-C is the crawl's to handle (it
+  lets the documents in flight finish); ``close()`` waits for them.
+
+``workers=0`` runs the function in the calling thread (debugging, tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib
+import logging
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_FUNCTION = "govcrawl.extract.report:extract_document"
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _load(path: str) -> Callable:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _call(path: str, body: bytes, url: str, headers: dict | None, portal: str | None) -> dict:
+    return _load(path)(body, url, headers, portal=portal)
+
+
+def plain_headers(headers: Mapping | None) -> dict[str, str] | None:
+    """Scrapy ``Headers`` (bytes, lists) as a plain picklable ``{name: first value}``."""
+    if not headers:
+        return None
+    out = {}
+    for key, value in headers.items():
+        if isinstance(value, (list, tuple)):
+            value = value[0] if value else b""
+        name = key.decode("latin-1") if isinstance(key, bytes) else str(key)
+        out[name] = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    return out
+
+
+def failed_item(body: bytes, url: str, portal: str | None, warning: str) -> dict:
+    """The item of a document the extractor could not finish: no tables, the reason in ``warnings``."""
+    from govcrawl.extract.report import PROVENANCE_KEYS
+
+    provenance = {key: None for key in PROVENANCE_KEYS}
+    provenance.update(source_url=url, content_sha256=hashlib.sha256(body or b"").hexdigest())
+    return {"url": url, "portal": portal, "title": None, "agency": None, "year": None, "format": None,
+            "provenance": provenance, "tables": {}, "checks": [], "warnings": [warning]}
+
+
+class ExtractorPool:
+    def __init__(self, workers: int | None = None, *, timeout: float = 120.0, max_tasks_per_child: int = 200,
+                 max_pending: int | None = None, function: str = DEFAULT_FUNCTION, stats=None):
+        self.workers = (os.cpu_count() or 1) if workers is None else max(0, workers)
+        self.timeout = timeout
+        self.max_tasks_per_child = max_tasks_per_child
+        self.max_pending = max_pending or max(1, 2 * self.workers)
+        self.function = function
+        self.stats = stats
+        self._executor: ProcessPoolExecutor | None = None
+        self._generation = 0
+        self._slots: asyncio.Semaphore | None = None
+
+    # -- lifecycle -----------------------------------------------------
+    def _new_executor(self, workers: int | None = None) -> ProcessPoolExecutor:
+        # forkserver: workers start from a clean, small server process, not a copy of the crawler
+        # (whose reactor, sockets and browser must not be forked).
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["govcrawl.extract"])
+        return ProcessPoolExecutor(max_workers=workers or self.workers, mp_context=context,
+                                   initializer=_ignore_sigint, max_tasks_per_child=self.max_tasks_per_child)
+
+    def _executor_now(self) -> tuple[ProcessPoolExecutor, int]:
+        if self._executor is None:
+            self._executor = self._new_executor()
+            self._generation += 1
+        return self._executor, self._generation
+
+    def _replace(self, generation: int, why: str) -> None:
+        """Kill the workers of ``generation`` (if still current) and start afresh on the next call."""
+        if generation != self._generation or self._executor is None:
+            return
+        executor, self._executor = self._executor, None
+        for process in list(getattr(executor, "_processes", {}).values()):
+            if process.is_alive():
+                process.kill()
+        executor.shutdown(wait=False, cancel_futures=True)
+        self._inc("govcrawl/extract/pool_restarts")
+        logger.warning("Extraction workers replaced: %s", why)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def _inc(self, key: str) -> None:
+        if self.stats is not None:
+            self.stats.inc_value(key)
+
+    # -- work ------------------------------------------------------------
+    async def extract(self, body: bytes, url: str, headers: Mapping | None = None, *,
+                      portal: str | None = None) -> dict:
+        headers = plain_headers(headers)
+        if self.workers == 0:
+            return _call(self.function, body, url, headers, portal)
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.max_pending)
+        async with self._slots:
+            executor, generation = self._executor_now()
+            try:
+                future = executor.submit(_call, self.function, body, url, headers, portal)
+                return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+            except asyncio.TimeoutError:
+                self._replace(generation, f"{url} took longer than {self.timeout:.0f} s")
+                return self._timed_out(body, url, portal)
+            except (BrokenProcessPool, RuntimeError) as exc:
+                # a worker died (this document, or another one in flight), or the pool was replaced
+                # under us: read this document once more, alone, so that a crash there is its own
+                self._replace(generation, f"a worker died while {url} was being read ({exc!r})")
+            return await self._alone(body, url, headers, portal)
+
+    async def _alone(self, body: bytes, url: str, headers: dict | None, portal: str | None) -> dict:
+        executor = self._new_executor(workers=1)
+        try:
+            future = executor.submit(_call, self.function, body, url, headers, portal)
+            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+        except asyncio.TimeoutError:
+            for process in list(getattr(executor, "_processes", {}).values()):
+                process.kill()
+            return self._timed_out(body, url, portal)
+        except BrokenProcessPool:
+            self._inc("govcrawl/extract/crashes")
+            logger.warning("The extractor's worker died reading %s; the document is skipped", url)
+            return failed_item(body, url, portal, "the extractor's worker process died reading this document; "
+                                                  "nothing was read")
+        finally:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    def _timed_out(self, body: bytes, url: str, portal: str | None) -> dict:
+        self._inc("govcrawl/extract/timeouts")
+        logger.warning("Extraction of %s took longer than %.0f s and was stopped", url, self.timeout)
+        return failed_item(body, url, portal, f"extraction took longer than {self.timeout:.0f} s and was stopped; "
+                                              "nothing was read")

@@ -1,0 +1,18 @@
+"""Extraction functions that misbehave, for tests/test_pool.py (imported by the worker processes)."""
+
+import os
+import time
+
+from govcrawl.extract import extract_document
+
+
+def crashes_or_hangs(body, url, headers=None, *, portal=None):
+    if body.startswith(b"CRASH"):
+        os._exit(3)  # a native reader's segfault, as seen from the pool
+    if body.startswith(b"HANG"):
+        time.sleep(600)
+    return extract_document(body, url, headers, portal=portal)
+
+
+def worker_pid(body, url, headers=None, *, portal=None):
+    return {"pid": os.getpid(), "url": url}
