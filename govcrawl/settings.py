@@ -110,6 +110,9 @@ GOVCRAWL_EXTRACT_WORKERS = None
 GOVCRAWL_EXTRACT_TIMEOUT = 120
 GOVCRAWL_EXTRACT_MAX_TASKS = 200
 
+# Hosts that fail the TLS handshake get one more try with TLS 1.0 and old ciphers (govcrawl/tls.py).
+DOWNLOADER_CLIENTCONTEXTFACTORY = "govcrawl.tls.LegacyTolerantContextFactory"
+
 # --- items ----------------------------------------------------------------
 ITEM_PIPELINES = {
     "govcrawl.pipelines.extract.ExtractPipeline": 100,

@@ -107,10 +107,12 @@ class FaultWorld:
         return Resource(page("归档", ""), HTML)
 
 
-def run_crawl(srv: DemoServer, workdir: Path, *, settings: dict | None = None, stop_after: float | None = None):
+def run_crawl(srv: DemoServer, workdir: Path, *, settings: dict | None = None, stop_after: float | None = None,
+              scheme: str = "http"):
     out, state, ledger, netlog = (workdir / "out.jsonl", workdir / "state.sqlite3", workdir / "ledger.csv",
                                   workdir / "net.log")
-    cmd = [sys.executable, "-m", "scrapy", "crawl", "portals", "-a", f"urls={srv.url('/index.html')}", "-O", str(out)]
+    start = srv.url("/index.html").replace("http://", f"{scheme}://", 1)
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "portals", "-a", f"urls={start}", "-O", str(out)]
     merged = {**FAST_SETTINGS, "GOVCRAWL_STATE_PATH": str(state), "GOVCRAWL_LEDGER_PATH": str(ledger),
               "GOVCRAWL_PAGE_TIMEOUT": "4", "GOVCRAWL_RETRY_BACKOFF_BASE": "0.2", **(settings or {})}
     for key, value in merged.items():
@@ -265,3 +267,34 @@ def test_challenge_only_a_browser_passes(tmp_path):
     plain = [r for r in srv.log if r.path == "/nb/r.html" and "wzws_cid=passed" in r.headers.get("Cookie", "")]
     assert plain and "HeadlessChrome" not in plain[-1].headers.get("User-Agent", "")
     assert [r.target for r in srv.log if r.host.startswith("localhost")] == []  # the stub's tracker: aborted
+
+
+def test_legacy_tls_server_is_read_after_one_permissive_retry(tmp_path):
+    """A portal that speaks only TLS 1.0 with old ciphers, as many county servers still do."""
+    import ssl
+    import warnings
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "2", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    context.set_ciphers("AES128-SHA:@SECLEVEL=0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1
+    site = Site()
+    title = "旧县2023年政府信息公开工作年度报告"
+    site.add("/index.html", page("旧县人民政府", links([("/nb/index.html", "政府信息公开年报")])), HTML)
+    site.add("/nb/index.html", page("政府信息公开年报", links([("r.html", title)])), HTML)
+    site.add("/nb/r.html", report(title, 5), HTML)
+    srv = DemoServer(site)
+    srv._httpd.socket = context.wrap_socket(srv._httpd.socket, server_side=True)
+    srv.start()
+    try:
+        result = run_crawl(srv, tmp_path, settings={"ROBOTSTXT_OBEY": "False"}, scheme="https")
+    finally:
+        srv.stop()
+    assert result["code"] == 0, result["stderr"][-3000:]
+    assert [item["url"].rsplit("/", 1)[1] for item in result["items"]] == ["r.html"], result["stderr"][-3000:]
+    assert "'govcrawl/tls/legacy_retries': 1" in result["stderr"]

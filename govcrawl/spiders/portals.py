@@ -63,6 +63,7 @@ from govcrawl.discovery import (
     url_shape,
 )
 from govcrawl import browser as browser_scope
+from govcrawl import tls
 from govcrawl.items import DocumentItem, utc_timestamp
 from govcrawl.portal_list import (
     Portal,
@@ -681,6 +682,12 @@ class PortalsSpider(scrapy.Spider):
             reason = "blocked: anti-bot challenge"
         elif re.search(r"SSL|TLS|certificate|handshake", f"{failure.type.__name__} {failure.value}", re.I):
             reason = "TLS"
+            if tls.mark_legacy(urlsplit(request.url).hostname or ""):
+                # a legacy server (TLS 1.0, old ciphers): once more, with a permissive context for this host
+                self.crawler.stats.inc_value("govcrawl/tls/legacy_retries")
+                self.logger.info("[%s] TLS handshake with %s failed; trying once more with legacy TLS allowed",
+                                 portal, urlsplit(request.url).hostname)
+                return follow_up + [request.replace(dont_filter=True)]
         else:
             reason = f"{failure.type.__name__}: {failure.value}"
         if portal in self.portals:
