@@ -56,3 +56,20 @@ def test_base_href_respected():
     body = '<html><head><base href="http://a.gov.cn/xxgk/"></head><a href="nb/1.html">x</a></html>'.encode()
     response = HtmlResponse(url="http://a.gov.cn/other/page.html", body=body, encoding="utf-8")
     assert generic.list_links(response)[0].url == "http://a.gov.cn/xxgk/nb/1.html"
+
+
+def test_onclick_links_and_pdf_viewer_wrappers():
+    from parsel import Selector
+
+    from govcrawl.cms.generic import anchor_links, unwrap_viewer
+
+    html = ("<a href=\"javascript:void(0)\" onclick=\"window.open('/art/2024/1/1/art_1.html')\">某市2023年报</a>"
+            "<a href='#' onclick=\"openUrl('t20240115_2.html','_blank')\">二</a>"
+            "<a href='javascript:;' onclick='share()'>分享</a>"
+            "<a href='/pdfjs/web/viewer.html?file=%2Fu%2FP0201.pdf'>某市2023年报.pdf</a>")
+    links = anchor_links(Selector(text=html), "http://x.gov.cn/col/c1/index.html")
+    assert [link.url for link in links] == ["http://x.gov.cn/art/2024/1/1/art_1.html",
+                                            "http://x.gov.cn/col/c1/t20240115_2.html",
+                                            "http://x.gov.cn/u/P0201.pdf"]
+    assert unwrap_viewer("http://x.gov.cn/viewer.html?url=a.docx") == "http://x.gov.cn/a.docx"
+    assert unwrap_viewer("http://x.gov.cn/list.jsp?page=2") == "http://x.gov.cn/list.jsp?page=2"

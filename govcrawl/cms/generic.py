@@ -8,7 +8,7 @@ page at once; otherwise the 下一页 (next page) link is followed page by page.
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from parsel import Selector
 from scrapy import Request
@@ -38,21 +38,48 @@ def detect(response: Response) -> bool:
 _ANCHOR_TEXT = ".//text()[not(ancestor::rt or ancestor::rp or ancestor::rtc or ancestor::script or ancestor::style)]"
 
 
+# Lists that open entries from a script: <a href="javascript:void(0)" onclick="window.open('/art/1.html')">,
+# openUrl('…'), location.href='…'.  The first quoted path-like argument is where the link goes.
+_ONCLICK_URL = re.compile(r"""['"]((?:https?://|/|\./|\.\./)[^'"\s]*|[\w./-]+\.(?:s?html?|jsp|aspx?|php|pdf|docx?|wps)"""
+                          r"""(?:\?[^'"\s]*)?)['"]""", re.I)
+
+
 def anchor_links(selector: Selector, base_url: str) -> list[Link]:
     """Every ``<a href>`` as a Link; the text is the longer of anchor text and
-    ``title`` attribute, because lists cut long titles to "…2023年政府信息…"."""
+    ``title`` attribute, because lists cut long titles to "…2023年政府信息…".
+
+    A ``javascript:``/``#`` link that opens its page from ``onclick`` counts
+    with the URL its script names.
+    """
     links: list[Link] = []
-    for anchor in selector.xpath("//a[@href]"):
+    for anchor in selector.xpath("//a[@href or @onclick]"):
         href = anchor.attrib.get("href", "")
-        if _SKIP_HREF.match(href):
-            continue
+        if not href or _SKIP_HREF.match(href):
+            target = _ONCLICK_URL.search(anchor.attrib.get("onclick") or "")
+            if not target:
+                continue
+            href = target.group(1)
         # <rt>/<rp> hold pinyin readings and brackets, not words of the title
         text = " ".join(t.strip() for t in anchor.xpath(_ANCHOR_TEXT).getall() if t.strip())
         title = (anchor.attrib.get("title") or "").strip()
         if len(title) > len(text):
             text = title
-        links.append(Link(url=urljoin(base_url, href.strip()), text=text))
+        links.append(Link(url=unwrap_viewer(urljoin(base_url, href.strip())), text=text))
     return links
+
+
+_VIEWER_PARAM = re.compile(r"^(?:file|url|src|path|fileurl|filepath)$", re.I)
+
+
+def unwrap_viewer(url: str) -> str:
+    """``/pdfjs/web/viewer.html?file=/u/P0201.pdf`` → the PDF itself: many portals show attachments in pdf.js."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if _VIEWER_PARAM.match(key) and re.search(r"\.(?:pdf|docx?|wps)(?:$|[?#])", value, re.I):
+            return urljoin(url, value)
+    return url
 
 
 def list_links(response: Response) -> list[Link]:

@@ -19,6 +19,10 @@ portal's *looks* are drawn from the seed, one value per axis:
   into ``<span>``s, or cut with ``…`` and no ``title=`` at all;
 * ``column`` — whether the report column's URL says ``ndbg``/``gknb`` or is
   a neutral ``/col/c123/``;
+* ``link_target`` — entries link with ``href``, or with ``href="javascript:void(0)"``
+  and an ``onclick="window.open('…')"``;
+* ``year_columns`` — the column lists years (``2023年度`` …), each year a list
+  of its own (static-page families);
 * ``column_label`` — what names the column on its own page: the ``<title>``,
   only the breadcrumb (the ``<title>`` is the site's name), or only the
   ``<meta name="ColumnName">`` tag that the national guidelines for
@@ -28,8 +32,9 @@ Per report, where the numbers live cycles through ``PLACEMENTS``: a page
 with the tables (each text layout of ``render``), a page with a PDF or DOCX
 attachment, a PDF linked straight from the list, a download servlet without
 file extension answering ``application/octet-stream`` with
-``Content-Disposition``, and an attachment link whose text is only 附件1 /
-点击下载.  Every portal has navigation around its lists (header, sidebar,
+``Content-Disposition``, an attachment link whose text is only 附件1 /
+点击下载, and an attachment shown through pdf.js (``viewer.html?file=…pdf``).
+Some report pages print 三 and 四 in pieces.  Every portal has navigation around its lists (header, sidebar,
 footer, department links) and noise that must not become items: 解读, 通知,
 news about a report (…编制培训会), 部门决算, 工作要点, 图解, 征求意见稿.
 
@@ -62,10 +67,15 @@ LINK_STYLES = ("plain", "date_prefix", "tag_prefix", "title_attr", "spans", "tru
 COLUMNS = ("named", "neutral")
 COLUMN_LABELS = ("title", "breadcrumb", "meta")
 PLACEMENTS = ("html", "text_layout", "pdf_attachment", "docx_attachment", "pdf_direct", "octet_stream",
-              "generic_attachment_text")
+              "generic_attachment_text", "pdf_viewer")
+LINK_TARGETS = ("href", "onclick")
+YEAR_COLUMNS = (False, True)
 NOISE = ("解读", "通知", "news", "决算", "工作要点", "图解", "征求意见")
 AXES = {"family": FAMILIES, "charset": CHARSETS, "script": SCRIPTS, "link_style": LINK_STYLES, "column": COLUMNS,
-        "column_label": COLUMN_LABELS}
+        "column_label": COLUMN_LABELS, "link_target": LINK_TARGETS, "year_columns": YEAR_COLUMNS}
+
+# Families whose lists are static pages a year sub-column can repeat.
+YEAR_COLUMN_FAMILIES = ("trs", "generic_last", "generic_next")
 
 CITIES = ("安澜", "白沙", "宝丰", "长宁", "崇义", "大理", "德化", "东阳", "凤台", "富源", "固始", "广丰", "海安",
           "合浦", "鹤山", "洪雅", "华容", "怀远", "黄梅", "惠来", "建德", "江华", "金溪", "靖安", "开化", "兰溪",
@@ -125,7 +135,8 @@ class World:
 
 def looks_for(seed: int) -> dict:
     """The portal's look on every axis; consecutive seeds walk every value of every axis."""
-    strides = {"family": 1, "charset": 5, "script": 7, "link_style": 5, "column": 3, "column_label": 2}
+    strides = {"family": 1, "charset": 5, "script": 7, "link_style": 5, "column": 3, "column_label": 2,
+               "link_target": 3, "year_columns": 5}
     return {axis: values[(seed * strides[axis] + seed // len(values)) % len(values)]
             for axis, values in AXES.items()}
 
@@ -235,7 +246,14 @@ class _Builder:
         self.site.add(path, encode(text, codec), {"Content-Type": header})
 
     def anchor(self, href: str, title: str, date: str) -> str:
-        """One list entry in the portal's link style."""
+        """One list entry in the portal's link style (and link mechanism: href, or a script's onclick)."""
+        html = self._anchor(href, title, date)
+        if self.looks["link_target"] == "onclick":
+            esc = htmlmod.escape(href)
+            html = html.replace(f'href="{esc}"', f'href="javascript:void(0)" onclick="window.open(\'{esc}\')"', 1)
+        return html
+
+    def _anchor(self, href: str, title: str, date: str) -> str:
         style = self.looks["link_style"]
         esc = htmlmod.escape
         if style == "date_prefix":
@@ -309,11 +327,17 @@ class _Builder:
             headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(title)}.pdf"
         self.site.add(file_path, body, headers)
         ext = ".docx" if file_path.endswith(".docx") else ".pdf"
+        link_path = file_path
+        if placement == "pdf_viewer":  # the attachment shown in pdf.js: the link names the viewer
+            link_path = f"/pdfjs/web/viewer.html?file={quote(file_path)}"
+            self.site.add("/pdfjs/web/viewer.html", b"<!DOCTYPE html><html><head><title>PDF.js viewer</title>"
+                          b"<script src='viewer.js'></script></head><body><div id='viewer'></div></body></html>",
+                          {"Content-Type": "text/html; charset=utf-8"})
         link_text = {"generic_attachment_text": self.rng.choice(["附件1", "点击下载", "下载", "附件："]),
                      "octet_stream": self.rng.choice(["点击下载", "附件1", title + ext])}.get(placement, title + ext)
         article = (f'<div class="article"><h1>{htmlmod.escape(title)}</h1>'
                    f'<div class="TRS_Editor"><p>{htmlmod.escape(title)}全文详见附件。</p></div>'
-                   f'<div class="fj">附件：<a href="{htmlmod.escape(file_path)}">{htmlmod.escape(link_text)}</a></div></div>')
+                   f'<div class="fj">附件：<a href="{htmlmod.escape(link_path)}">{htmlmod.escape(link_text)}</a></div></div>')
         self.page(path, self.page_title(title, agency), render.meta_block(meta) + article,
                   breadcrumb=f"政府信息公开 &gt; {self.column_name}")
         self.link(path, file_path)
@@ -364,8 +388,27 @@ class _Builder:
         self.rng.shuffle(entries)
         self.home(noise_news)
         self.gk_index()
-        getattr(self, "list_" + self.looks["family"])(entries)
+        if self.looks["year_columns"] and self.looks["family"] in YEAR_COLUMN_FAMILIES:
+            self.year_columns(entries)
+        else:
+            getattr(self, "list_" + self.looks["family"])(entries)
         return self.world
+
+    def year_columns(self, entries: list[dict]) -> None:
+        """The column lists years (2024年度, 2023年度 …); each year is a list of its own, paged as the family pages."""
+        by_year: dict[str, list[dict]] = {}
+        for entry in entries:
+            by_year.setdefault(entry["date"][:4], []).append(entry)
+        column, index = self.column, self.column + "index.html"
+        years = sorted(by_year, reverse=True)
+        first = "list.jsp?page=1" if self.looks["family"] == "generic_next" else "index.html"
+        self._column_page(index, "<ul class=\"years\">" + "".join(
+            f'<li><a href="{y}/{first}">{int(y) - 1}年度</a></li>' for y in years) + "</ul>")
+        for year in years:
+            self.link(index, f"{column}{year}/{first}")
+            self.column = f"{column}{year}/"
+            getattr(self, "list_" + self.looks["family"])(by_year[year])
+        self.column = column
 
     def home(self, news: list[dict]) -> None:
         items = "".join(self.anchor(e["href"], e["title"], e["date"]) for e in news)
@@ -381,7 +424,8 @@ class _Builder:
         column_href = self.column + ("index" if self.looks["family"] != "gkmlpt" else "")
         if self.looks["family"] == "gkmlpt":
             column_href = "/gkmlpt/index"
-        elif self.looks["family"] == "generic_next":
+        elif self.looks["family"] == "generic_next" and not (
+                self.looks["year_columns"] and self.looks["family"] in YEAR_COLUMN_FAMILIES):
             column_href = self.column + "list.jsp?page=1"
         else:
             column_href = self.column + "index.html"

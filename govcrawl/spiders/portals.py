@@ -378,10 +378,10 @@ class PortalsSpider(scrapy.Spider):
                         self.seen_report_urls.add(link.url)
                         new_reports += 1
                     continue
-                if is_file or depth + 1 > self.max_depth or not self._list_link_allowed(link.url, portal):
+                if is_file or depth + 1 > self.max_depth:
                     continue
                 score = link_score(link.url, text, in_report_list=in_report_list)
-                if score > 0:
+                if score > 0 and self._list_link_allowed(link.url, portal):
                     request = self._page_request(link.url, portal, "list", depth + 1, priority=score,
                                                  extra_meta={"link_text": text})
                     if request is not None:
