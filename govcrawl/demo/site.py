@@ -176,10 +176,13 @@ def _docx_table(document, grid) -> None:
     placed, n_rows, n_cols = render.place(grid)
     table = document.add_table(rows=n_rows, cols=n_cols)
     table.style = "Table Grid"
+    # ``table.cell(r, c)`` walks the whole table each call (1.6 s a report); the placed regions do
+    # not overlap, so cells looked up once before any merge stay valid for the merges that follow.
+    cells = table._cells
     for r, c, rowspan, colspan, text in placed:
-        cell = table.cell(r, c)
+        cell = cells[r * n_cols + c]
         if rowspan > 1 or colspan > 1:
-            cell = cell.merge(table.cell(r + rowspan - 1, c + colspan - 1))
+            cell = cell.merge(cells[(r + rowspan - 1) * n_cols + c + colspan - 1])
         cell.text = text
 
 
