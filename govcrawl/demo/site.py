@@ -13,16 +13,23 @@ Each builder writes into a :class:`govcrawl.demo.server.Site` and returns the
 where ``source`` is the path of the document holding the tables.
 
 ``generate_bench_site(n_reports, ...)`` makes a large web for benchmarks
-(also used by the incremental-recrawl benchmark).
+(also used by the incremental-recrawl benchmark), a third of its reports in
+PDF/DOCX attachments by default; ``cached_bench_site`` keeps a built one on
+disk, since building the PDFs takes most of the time.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html as htmlmod
+import inspect
 import io
 import json
+import os
 import random
 import re
+import shutil
+import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,10 +183,13 @@ def _docx_table(document, grid) -> None:
     placed, n_rows, n_cols = render.place(grid)
     table = document.add_table(rows=n_rows, cols=n_cols)
     table.style = "Table Grid"
+    # ``table.cell(r, c)`` walks the whole table each call (1.6 s a report); the placed regions do
+    # not overlap, so cells looked up once before any merge stay valid for the merges that follow.
+    cells = table._cells
     for r, c, rowspan, colspan, text in placed:
-        cell = table.cell(r, c)
+        cell = cells[r * n_cols + c]
         if rowspan > 1 or colspan > 1:
-            cell = cell.merge(table.cell(r + rowspan - 1, c + colspan - 1))
+            cell = cell.merge(cells[(r + rowspan - 1) * n_cols + c + colspan - 1])
         cell.text = text
 
 
@@ -503,17 +513,44 @@ def build_demo_site(seed: int = 2024) -> tuple[Site, dict]:
     return site, {r.path: r.expected() for r in reports}
 
 
+BENCH_ATTACHMENT_KINDS = ("pdf", "docx", "pdf", "pdf_list")
+"""How attachment reports of the bench web cycle: half PDFs behind a report page, a quarter DOCX behind a
+report page, a quarter PDFs linked straight from the list (its gold key is then the PDF's own path)."""
+
+
+def bench_report_kinds(n_reports: int, attachment_share: float, seed: int) -> list[str]:
+    """``"html"`` or one of :data:`BENCH_ATTACHMENT_KINDS` per report, deterministic by ``seed``.
+
+    Exactly ``round(n_reports * attachment_share)`` reports are attachments, spread at random over the web.
+    """
+    n_attach = round(n_reports * attachment_share)
+    chosen = sorted(random.Random(f"bench-kinds-{seed}").sample(range(n_reports), n_attach))
+    kinds = ["html"] * n_reports
+    for j, i in enumerate(chosen):
+        kinds[i] = BENCH_ATTACHMENT_KINDS[j % len(BENCH_ATTACHMENT_KINDS)]
+    return kinds
+
+
 def generate_bench_site(n_reports: int = 1000, *, n_portals: int = 5, per_page: int = 20, seed: int = 0,
-                        charset: str = "utf-8") -> list[tuple[str, Site, dict]]:
+                        charset: str = "utf-8", attachment_share: float = 1 / 3) -> list[tuple[str, Site, dict]]:
     """A web of ``n_reports`` reports spread over ``n_portals`` TRS-style portals.
 
     Each portal: homepage → 政府信息公开 → 年报 column of ``per_page`` links a
     page (``createPageHTML`` pagination); report pages rendered from
-    ``random_tables`` (both templates).  Returns ``[(portal_name, site,
-    expected)]`` with ``expected = {report_path: Report.expected()}``; serve
+    ``random_tables`` (both templates).  A share ``attachment_share`` of the
+    reports (a third by default, as on real portals) hold their tables in an
+    attachment instead (:func:`bench_report_kinds`): a PDF (``pdf_report``) or
+    DOCX (``docx_report``) linked from a report page, or a PDF linked straight
+    from the list.  Returns ``[(portal_name, site, expected)]`` with
+    ``expected = {report_path: Report.expected()}`` (a list-linked PDF's key is
+    its own path; ``source`` is always the document holding the tables); serve
     each site with its own :class:`DemoServer`.
+
+    Building the PDFs/DOCX takes most of the time (~70 ms a PDF, ~90 ms a DOCX):
+    :func:`cached_bench_site` keeps a built web on disk.
     """
     rng = random.Random(seed)
+    kinds = iter(bench_report_kinds(n_reports, attachment_share, seed))
     out = []
     per_portal = [n_reports // n_portals + (1 if i < n_reports % n_portals else 0) for i in range(n_portals)]
     for p, count in enumerate(per_portal):
@@ -522,16 +559,65 @@ def generate_bench_site(n_reports: int = 1000, *, n_portals: int = 5, per_page: 
         expected = {}
         entries = []
         for i in range(count):
+            kind = next(kinds)
             year = 2019 + i % 6
             fmt = "2021" if year >= 2021 else "2019"
             agency = f"基准市{p + 1}第{i + 1}局"
             path = f"/zfxxgk/ndbg/{year + 1}01/t{year + 1}0115_{p}{i:05d}.html"
-            r = Report(path=path, title=f"{agency}{year}年政府信息公开工作年度报告", year=year, fmt=fmt,
-                       tables=render.random_tables(rng, fmt), charset=charset)
-            publish(site, r)
+            title = f"{agency}{year}年政府信息公开工作年度报告"
+            tables = render.random_tables(rng, fmt)
+            if kind == "pdf_list":
+                path = f"/zfxxgk/ndbg/{year + 1}01/P0{year + 1}0115{p}{i:05d}.pdf"
+                r = Report(path=path, title=title, year=year, fmt=fmt, tables=tables, attachment=path)
+                site.add(path, pdf_report(tables, fmt=fmt, title=title), {"Content-Type": "application/pdf"})
+            else:
+                attachment = body = None
+                if kind in ("pdf", "docx"):
+                    attachment = f"/zfxxgk/ndbg/{year + 1}01/P0{year + 1}0115{p}{i:05d}.{kind}"
+                    body = (pdf_report if kind == "pdf" else docx_report)(tables, fmt=fmt, title=title)
+                r = Report(path=path, title=title, year=year, fmt=fmt, tables=tables, charset=charset,
+                           attachment=attachment, attachment_body=body)
+                publish(site, r)
             expected[path] = r.expected()
             entries.append(ListEntry(r.title, f".{path.removeprefix('/zfxxgk/ndbg')}", f"{year + 1}-01-15"))
         pages = [entries[i:i + per_page] for i in range(0, len(entries), per_page)] or [[]]
         trs_portal(site, site_title=name, pages=pages, charset=charset)
         out.append((name, site, expected))
     return out
+
+
+BENCH_CACHE_DIR = Path(tempfile.gettempdir()) / "govcrawl-bench-webs"
+
+
+def cached_bench_site(n_reports: int = 1000, *, cache_dir: str | Path | None = None,
+                      **params) -> list[tuple[str, Site, dict]]:
+    """:func:`generate_bench_site`, kept on disk between runs (building 1000 reports' PDFs takes ~30 s).
+
+    The cache (default: :data:`BENCH_CACHE_DIR`) is keyed by the parameters and by the source
+    of this module and ``render``, so changing the generator rebuilds the web.
+    """
+    bound = inspect.signature(generate_bench_site).bind(n_reports, **params)
+    bound.apply_defaults()  # the same web under the same key, however its parameters were spelled
+    key_parts = dict(bound.arguments)
+    digest = hashlib.sha256(json.dumps(key_parts, sort_keys=True).encode())
+    for module_file in (__file__, render.__file__):
+        digest.update(Path(module_file).read_bytes())
+    root = Path(cache_dir or BENCH_CACHE_DIR)
+    web_dir = root / f"web-{n_reports}-{digest.hexdigest()[:16]}"
+    if (web_dir / "web.json").is_file():
+        index = json.loads((web_dir / "web.json").read_text("utf-8"))
+        return [(portal["name"], Site.from_dir(web_dir / portal["dir"]), portal["expected"])
+                for portal in index]
+    web = generate_bench_site(n_reports, **params)
+    root.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=web_dir.name + ".", dir=root))
+    index = []
+    for p, (name, site, expected) in enumerate(web):
+        save_site(site, building / f"portal{p}")
+        index.append({"name": name, "dir": f"portal{p}", "expected": expected})
+    (building / "web.json").write_text(json.dumps(index, ensure_ascii=False) + "\n", "utf-8")
+    try:
+        os.rename(building, web_dir)  # atomic: a concurrent run sees a whole web or none
+    except OSError:  # another run got there first
+        shutil.rmtree(building, ignore_errors=True)
+    return web
