@@ -104,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         csv_path.write_text("name,url,region,level,render\n" + "".join(
             f"{name},{srv.url('/')},,,0\n" for (name, _, _), srv in zip(web, servers)), "utf-8")
         out = tmp / "bench.jsonl"
-        settings = dict(local_settings(args.concurrency), GOVCRAWL_STATE_PATH=str(tmp / "state.sqlite3"))
+        settings = dict(local_settings(args.concurrency), GOVCRAWL_STATE_PATH=str(tmp / "state.sqlite3"),
+                        GOVCRAWL_ARCHIVE_DIR=str(tmp / "archive"))
         cmd = [sys.executable, "-m", "scrapy", "crawl", "portals", "-a", f"portals={csv_path}", "-O", str(out),
                *settings_args(settings)]
         code, wall, rss, err = run_measured(cmd, cwd=REPO, env=dict(os.environ), log_dir=tmp)

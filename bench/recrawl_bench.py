@@ -48,7 +48,8 @@ LOCAL = {
 
 def crawl(urls: list[str], state: Path, out: Path, extra: dict[str, str]) -> dict:
     cmd = [sys.executable, "-m", "scrapy", "crawl", "portals", "-a", "urls=" + ",".join(urls), "-O", str(out)]
-    for key, value in {**LOCAL, "GOVCRAWL_STATE_PATH": str(state), **extra}.items():
+    for key, value in {**LOCAL, "GOVCRAWL_STATE_PATH": str(state), "GOVCRAWL_ARCHIVE_DIR": str(state.parent / "archive"),
+                       **extra}.items():
         cmd += ["-s", f"{key}={value}"]
     env = dict(os.environ)
     env.pop("GOVCRAWL_REDIS_URL", None)

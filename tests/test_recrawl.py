@@ -112,7 +112,8 @@ def stats_from_log(log: str) -> dict[str, int]:
 def crawl_cmd(url: str, out: Path, state: str | None, settings: dict | None = None,
               args: list[str] | None = None) -> list[str]:
     cmd = [sys.executable, "-m", "scrapy", "crawl", "portals", "-a", f"urls={url}", "-O", str(out)]
-    merged = {**FAST_SETTINGS, **({"GOVCRAWL_STATE_PATH": state} if state else {}), **(settings or {})}
+    archive = {"GOVCRAWL_ARCHIVE_DIR": str(out.parent / "archive")}  # never the repository's output/
+    merged = {**FAST_SETTINGS, **archive, **({"GOVCRAWL_STATE_PATH": state} if state else {}), **(settings or {})}
     for key, value in merged.items():
         cmd += ["-s", f"{key}={value}"]
     return cmd + (args or [])

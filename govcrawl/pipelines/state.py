@@ -35,7 +35,7 @@ from govcrawl.state import CLAIMED, UNCHANGED, CrawlState, UrlRecord, full_recra
 # Fetch metadata: differs on every download of the same report.
 VOLATILE_TOP = frozenset({"change"})
 VOLATILE_PROVENANCE = frozenset(
-    {"fetched_at", "etag", "http_last_modified", "content_sha256", "referer"}
+    {"fetched_at", "etag", "http_last_modified", "content_sha256", "referer", "archive"}
 )
 
 
