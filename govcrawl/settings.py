@@ -151,3 +151,8 @@ SPIDER_MIDDLEWARES = globals().get("SPIDER_MIDDLEWARES", {})
 SPIDER_MIDDLEWARES["govcrawl.middlewares_state.CrawlStateSpiderMiddleware"] = 700
 DOWNLOADER_MIDDLEWARES["govcrawl.middlewares_state.CrawlStateMiddleware"] = 585
 ITEM_PIPELINES["govcrawl.pipelines.state.CrawlStatePipeline"] = 450
+# Report lifecycle (govcrawl/lifecycle.py): previous_sha256 on updated reports, one
+# change="removed" line for a report gone (404/410, redirected to a list) on two crawls in a row.
+DOWNLOADER_MIDDLEWARES["govcrawl.lifecycle.LifecycleDownloaderMiddleware"] = 610
+SPIDER_MIDDLEWARES["govcrawl.lifecycle.LifecycleSpiderMiddleware"] = 690
+ITEM_PIPELINES["govcrawl.lifecycle.LifecyclePipeline"] = 460
