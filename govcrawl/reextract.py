@@ -16,7 +16,8 @@ This module owns the command line and the loop; the pipelines own what a
 report item is.  Files are read in the order given, records in file order
 (the crawl's order), so the dedupe keeps the same first copy as the crawl.
 A WARC cut short by a crash is read up to its last whole record, with one
-line on stderr.  A progress line goes to stderr when it is a terminal
+line on stderr. ``-j N`` extracts in N processes (PDFs are slow); the feed's
+order and content do not change.  A progress line goes to stderr when it is a terminal
 (``--progress``/``--no-progress`` to choose).
 """
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import sys
 import time
@@ -50,9 +52,9 @@ class Counts(dict):
 class Progress:
     """One self-overwriting stderr line: files, bytes read of the total, documents, reports, docs/s."""
 
-    def __init__(self, total_bytes: int, stream: IO[str] = sys.stderr, enabled: bool = True):
+    def __init__(self, total_bytes: int, stream: IO[str] | None = None, enabled: bool = True):
         self.total = max(total_bytes, 1)
-        self.stream = stream
+        self.stream = stream or sys.stderr
         self.enabled = enabled
         self.done_before = 0  # bytes of the files already finished
         self.offset = 0
@@ -90,27 +92,36 @@ class Progress:
             self.stream.flush()
 
 
-def reextract(paths: Iterable[str | os.PathLike[str]], stats: Counts | None = None,
-              progress: Progress | None = None, warn: Callable[[str], None] | None = None) -> Iterator[dict]:
-    """Report items rebuilt from the archived documents of ``paths``."""
-    stats = stats if stats is not None else Counts()
-    chain = [ExtractPipeline(stats), ValidatePipeline(stats), DedupePipeline(stats), ProvenancePipeline()]
+_worker_chain: list | None = None
+
+
+def _read_document(fields: dict) -> Any:
+    """Extract and validate one document (the CPU-heavy part; runs in worker processes with ``jobs`` > 1).
+
+    Returns the report item, or None when it is not a report.
+    """
+    global _worker_chain
+    if _worker_chain is None:
+        _worker_chain = [ExtractPipeline(), ValidatePipeline()]
+    item: Any = DocumentItem(fields)
+    try:
+        for pipeline in _worker_chain:
+            item = pipeline.process_item(item)
+    except DropItem:
+        return None
+    return item
+
+
+def _documents(paths: Iterable[str | os.PathLike[str]], stats: Counts, progress: Progress | None,
+               warn: Callable[[str], None] | None) -> Iterator[dict]:
+    """The DocumentItem fields of every archived document, file after file."""
     for path in paths:
         report = ReadReport()
         for archived in iter_documents(path, report, progress=progress.at if progress else None):
             stats.inc_value("reextract/documents")
             if progress:
                 progress.documents += 1
-            item: Any = DocumentItem(archived.document_fields())
-            try:
-                for pipeline in chain:
-                    item = pipeline.process_item(item)
-            except DropItem:
-                continue
-            stats.inc_value("reextract/reports")
-            if progress:
-                progress.reports += 1
-            yield dict(item)
+            yield archived.document_fields()
         if report.truncated_at is not None and warn is not None:
             warn(f"{path}: cut short at byte {report.truncated_at} ({report.error}); "
                  f"read the {report.records} whole records before it")
@@ -118,11 +129,46 @@ def reextract(paths: Iterable[str | os.PathLike[str]], stats: Counts | None = No
             progress.file_done(os.path.getsize(path))
 
 
+def reextract(paths: Iterable[str | os.PathLike[str]], stats: Counts | None = None,
+              progress: Progress | None = None, warn: Callable[[str], None] | None = None,
+              jobs: int = 1) -> Iterator[dict]:
+    """Report items rebuilt from the archived documents of ``paths``, in archive order."""
+    stats = stats if stats is not None else Counts()
+    documents = _documents(paths, stats, progress, warn)
+    pool = None
+    if jobs > 1:
+        # Extraction in worker processes, in order (imap); dedupe and provenance stay here, in archive order.
+        pool = multiprocessing.get_context("fork").Pool(jobs)
+        items = pool.imap(_read_document, documents, chunksize=4)
+    else:
+        items = map(_read_document, documents)
+    after = [DedupePipeline(stats), ProvenancePipeline()]
+    try:
+        for item in items:
+            if item is None:
+                stats.inc_value("govcrawl/extract/not_report")
+                continue
+            try:
+                for pipeline in after:
+                    item = pipeline.process_item(item)
+            except DropItem:
+                continue
+            stats.inc_value("reextract/reports")
+            if progress:
+                progress.reports += 1
+            yield dict(item)
+    finally:
+        if pool is not None:
+            pool.terminate()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m govcrawl.reextract",
                                      description=__doc__.strip().split("\n")[0])
     parser.add_argument("warcs", nargs="+", help="WARC files written by the crawl (output/archive/*.warc.gz)")
     parser.add_argument("-O", "--output", help="write the JSON Lines feed here (overwritten); default stdout")
+    parser.add_argument("-j", "--jobs", type=int, default=1,
+                        help="extract in this many processes (default 1; the order of the feed does not change)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress line on stderr (default: when stderr is a terminal)")
     args = parser.parse_args(argv)
@@ -136,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         for item in reextract(args.warcs, stats, progress,
-                              warn=lambda message: print(f"\nwarning: {message}", file=sys.stderr)):
+                              warn=lambda message: print(f"\nwarning: {message}", file=sys.stderr),
+                              jobs=max(args.jobs, 1)):
             out.write(json.dumps(item, ensure_ascii=False) + "\n")
     finally:
         progress.finish()

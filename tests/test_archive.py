@@ -212,12 +212,20 @@ def test_reextraction_reproduces_the_feed(archived_crawl, tmp_path):
         assert item == before  # tables, checks, warnings, and the whole provenance
     assert f"{len(again)} reports" in proc.stderr
 
+    # In two processes: the same feed, line for line.
+    parallel = tmp_path / "parallel.jsonl"
+    proc = subprocess.run([sys.executable, "-m", "govcrawl.reextract", *map(str, warcs), "-O", str(parallel), "-j", "2"],
+                          cwd=REPO, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert parallel.read_text("utf-8") == out.read_text("utf-8")
 
-def test_reextract_cli_tolerates_a_cut_file_and_says_so(tmp_path, capsys):
+
+def test_reextract_cli_tolerates_a_cut_file_says_so_and_shows_progress(tmp_path, capsys):
     writer, refs = write_docs(tmp_path / "a", 3)
     [path] = writer.files
     cut = tmp_path / "cut.warc.gz"
     cut.write_bytes(path.read_bytes()[:_offsets(path)[5] + 30])
-    assert reextract_main([str(cut), "-O", str(tmp_path / "out.jsonl"), "--no-progress"]) == 0
+    assert reextract_main([str(cut), "-O", str(tmp_path / "out.jsonl"), "--progress"]) == 0
     err = capsys.readouterr().err
     assert "cut short" in err and "2 documents" in err
+    assert "] 100.0%  2 documents, 0 reports" in err  # the progress line, at its end (random bytes are no report)
