@@ -167,3 +167,32 @@ def test_store_counts_each_run_once_and_a_new_copy_resets(store):
     store.remember("http://a.gov.cn/r.html", "甲", summary)  # published again
     assert store.get("http://a.gov.cn/r.html")["removed"] is False
     assert sorted(store.known()) == [("http://a.gov.cn/r.html", "甲"), ("http://a.gov.cn/s.html", "乙")]
+
+
+def test_removal_on_the_redis_backend(serve_site, tmp_path):
+    """The same rule with the crawl state (and the lifecycle) in a real redis-server."""
+    from test_recrawl import crawl_env
+
+    portal = FakePortal(4)
+    srv = serve_site(portal.site)
+    server = RedisServer()
+    try:
+        env = crawl_env(GOVCRAWL_REDIS_URL=server.url)
+        settings = {**RECHECK_ALWAYS, "GOVCRAWL_REDIS_IDLE_SECONDS": "1"}
+        outputs = []
+        for n in range(1, 5):
+            if n == 2:
+                gone = delete(portal, 1)
+            out = tmp_path / f"{n}.jsonl"
+            code, log = run(crawl_cmd(srv.url("/index.html"), out, None, settings), tmp_path / f"{n}.log", env=env)
+            assert code == 0, log[-3000:]
+            outputs.append(read_jsonl(out))
+        assert len(outputs[0]) == 4
+        assert outputs[1] == []  # missing once
+        [removed] = outputs[2]
+        assert removed["change"] == "removed" and path_of(removed["url"]) == gone.path
+        assert removed["warnings"] == ["removed: HTTP 404"]
+        assert outputs[3] == []
+        assert server.client.keys("govcrawl:state:lifecycle:*"), "the lifecycle lives in Redis"
+    finally:
+        server.stop()
