@@ -45,12 +45,11 @@ from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured
 
 from govcrawl.items import utc_timestamp
+from govcrawl.middlewares_state import PAGE_KINDS, STATE_KINDS
 from govcrawl.state import CrawlState, RedisCrawlState, SQLiteCrawlState, now, state_for
 
 MISSING_CRAWLS_TO_REMOVE = 2
 GONE_STATUSES = frozenset({404, 410})
-STATE_KINDS = frozenset({"report", "attachment"})
-PAGE_KINDS = frozenset({"entry", "list"})
 REMOVED = "removed"
 SUMMARY_KEYS = ("url", "portal", "title", "agency", "year", "provenance")
 _HOME_PAGE = re.compile(r"(?i)^/?((index|default|main|home)\.[a-z]+)?$")
