@@ -57,6 +57,7 @@ bench: setup
 	$(PY) bench/crawl_bench.py
 	$(PY) bench/recrawl_bench.py
 	$(PY) bench/export_bench.py
+	$(PY) bench/archive_bench.py
 
 clean-state:
 	rm -f output/crawl-state.sqlite3 output/crawl-state.sqlite3-wal output/crawl-state.sqlite3-shm

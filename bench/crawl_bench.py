@@ -236,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{name},{srv.url('/')},,,0\n" for (name, _, _), srv in zip(web, servers)), "utf-8")
         out = tmp / "bench.jsonl"
         settings = dict(local_settings(args.concurrency), GOVCRAWL_STATE_PATH=str(tmp / "state.sqlite3"),
-                        GOVCRAWL_LEDGER_PATH=str(tmp / "ledger.csv"))
+                        GOVCRAWL_LEDGER_PATH=str(tmp / "ledger.csv"),
+                        GOVCRAWL_ARCHIVE_DIR=str(tmp / "archive"))
         cmd = [sys.executable, "-m", "scrapy", "crawl", "portals", "-a", f"portals={csv_path}", "-O", str(out),
                *settings_args(settings)]
         run = run_measured(cmd, cwd=REPO, env=dict(os.environ), log_dir=tmp)

@@ -50,6 +50,7 @@ LOCAL = {
 def crawl(urls: list[str], state: Path, out: Path, extra: dict[str, str]) -> dict:
     cmd = [sys.executable, "-m", "scrapy", "crawl", "portals", "-a", "urls=" + ",".join(urls), "-O", str(out)]
     for key, value in {**LOCAL, "GOVCRAWL_STATE_PATH": str(state), "GOVCRAWL_LEDGER_PATH": str(out.with_suffix(".csv")),
+                       "GOVCRAWL_ARCHIVE_DIR": str(state.parent / "archive"),
                        **extra}.items():
         cmd += ["-s", f"{key}={value}"]
     env = dict(os.environ)

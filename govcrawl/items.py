@@ -37,6 +37,7 @@ class DocumentItem(scrapy.Item):
     headers = scrapy.Field()  # response headers (scrapy Headers or dict)
     status = scrapy.Field()
     fetched_at = scrapy.Field()  # UTC ISO-8601, when the response arrived
+    archive = scrapy.Field()  # {"warc": file, "record_id": "urn:uuid:…"} once the raw archive has the bytes
 
     def __repr__(self) -> str:
         # Dropped items are logged with their repr; keep PDF bytes out of the log.

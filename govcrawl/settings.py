@@ -18,6 +18,10 @@ govcrawl's own knobs (override with ``-s NAME=VALUE``; documented in README):
                                     (output/<spider>-<time>.jsonl); -o/-O replace it
   GOVCRAWL_RETRY_BACKOFF_BASE 1.0   first retry waits this many seconds, then doubles …
   GOVCRAWL_RETRY_BACKOFF_MAX  60.0  … up to this (Retry-After is honoured up to it too)
+  GOVCRAWL_ARCHIVE          1       raw archive of every report page and attachment (WARC,
+                                    govcrawl/archive.py); 0 (setting or env) turns it off
+  GOVCRAWL_ARCHIVE_DIR      <GOVCRAWL_OUTPUT_DIR>/archive (setting or env)
+  GOVCRAWL_ARCHIVE_MAX_BYTES 1 GiB  a new .warc.gz starts once a file is this big
 
 Spider arguments: ``-a portals=FILE`` (CSV name,url[,region,level,render]) or
 ``-a urls=URL[,URL…]`` replace the built-in ``govcrawl/portals.csv``.
@@ -40,6 +44,9 @@ GOVCRAWL_MAX_LIST_PAGES = 200
 GOVCRAWL_OUTPUT_DIR = "output"
 GOVCRAWL_RETRY_BACKOFF_BASE = 1.0
 GOVCRAWL_RETRY_BACKOFF_MAX = 60.0
+GOVCRAWL_ARCHIVE = os.environ.get("GOVCRAWL_ARCHIVE", "1")
+GOVCRAWL_ARCHIVE_DIR = os.environ.get("GOVCRAWL_ARCHIVE_DIR", "")  # empty: <GOVCRAWL_OUTPUT_DIR>/archive
+GOVCRAWL_ARCHIVE_MAX_BYTES = 1024 ** 3
 GOVCRAWL_CHROMIUM = os.environ.get("GOVCRAWL_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 # The portals spider rebuilds it from a -s GOVCRAWL_CONTACT_URL unless USER_AGENT itself is set with -s.
@@ -115,6 +122,8 @@ DOWNLOADER_CLIENTCONTEXTFACTORY = "govcrawl.tls.LegacyTolerantContextFactory"
 
 # --- items ----------------------------------------------------------------
 ITEM_PIPELINES = {
+    # Raw archive first: every downloaded document is kept, also those today's extractor rejects.
+    "govcrawl.pipelines.archive.ArchivePipeline": 50,
     "govcrawl.pipelines.extract.ExtractPipeline": 100,
     "govcrawl.pipelines.validate.ValidatePipeline": 200,
     "govcrawl.pipelines.dedupe.DedupePipeline": 300,
@@ -174,3 +183,8 @@ SPIDER_MIDDLEWARES = globals().get("SPIDER_MIDDLEWARES", {})
 SPIDER_MIDDLEWARES["govcrawl.middlewares_state.CrawlStateSpiderMiddleware"] = 700
 DOWNLOADER_MIDDLEWARES["govcrawl.middlewares_state.CrawlStateMiddleware"] = 585
 ITEM_PIPELINES["govcrawl.pipelines.state.CrawlStatePipeline"] = 450
+# Report lifecycle (govcrawl/lifecycle.py): previous_sha256 on updated reports, one
+# change="removed" line for a report gone (404/410, redirected to a list) on two crawls in a row.
+DOWNLOADER_MIDDLEWARES["govcrawl.lifecycle.LifecycleDownloaderMiddleware"] = 610
+SPIDER_MIDDLEWARES["govcrawl.lifecycle.LifecycleSpiderMiddleware"] = 690
+ITEM_PIPELINES["govcrawl.lifecycle.LifecyclePipeline"] = 460

@@ -50,6 +50,7 @@ class CrawlResult:
     raw: str          # the JSONL file as text
     items: list[dict]
     command: list[str]
+    workdir: Path | None = None  # holds the crawl state and the raw archive (archive/)
 
     def describe(self) -> str:
         return (f"command: {' '.join(self.command)}\nexit code: {self.returncode}\n"
@@ -109,8 +110,10 @@ def crawl(rows: list[dict], workdir: Path, *, settings: dict | None = None, time
     out = workdir / "items.jsonl"
     cmd = [sys.executable, "-m", "scrapy", "crawl", "portals", "-a", f"portals={csv_path}", "-O", str(out)]
     # A fresh crawl state per run: a recrawl must not skip what an earlier test crawled.
+    # The raw archive and the ledger go next to it, never into the repository's output/.
     state = {"GOVCRAWL_STATE_PATH": str(workdir / "crawl-state.sqlite3"),
-             "GOVCRAWL_LEDGER_PATH": str(workdir / "portals.ledger.csv")}
+             "GOVCRAWL_LEDGER_PATH": str(workdir / "portals.ledger.csv"),
+             "GOVCRAWL_ARCHIVE_DIR": str(workdir / "archive")}
     for key, value in {**FAST_SETTINGS, **state, **(settings or {})}.items():
         cmd += ["-s", f"{key}={value}"]
     cmd += extra_args or []
@@ -125,12 +128,24 @@ def crawl(rows: list[dict], workdir: Path, *, settings: dict | None = None, time
                 items.append(json.loads(line))
             except json.JSONDecodeError as exc:  # reported by the JSON test, not hidden here
                 items.append({"__invalid_json__": f"line {n}: {exc}: {line[:200]}"})
-    return CrawlResult(proc.returncode, proc.stdout, proc.stderr, raw, items, cmd)
+    return CrawlResult(proc.returncode, proc.stdout, proc.stderr, raw, items, cmd, workdir)
 
 
 @pytest.fixture(scope="session")
 def run_crawl():
     return crawl
+
+
+# The hand-made fake web that needs no browser: TRS, Hanweb and a generic ?page=N portal.
+STATIC_PORTALS = ("trs", "hanweb", "generic")
+
+
+def crawl_static_portals(serve, expected_sites: dict, workdir: Path, settings: dict | None = None):
+    """Serve the static portals with ``serve`` and crawl them all in one run: (CrawlResult, servers by name)."""
+    servers = {name: serve(name) for name in STATIC_PORTALS}
+    rows = [{"name": expected_sites[name]["name"], "url": servers[name].url(expected_sites[name]["start"]),
+             "render": "0"} for name in STATIC_PORTALS]
+    return crawl(rows, workdir, settings=settings), servers
 
 
 def diff_values(expected, actual, where: str = "") -> list[str]:

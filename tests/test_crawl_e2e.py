@@ -20,20 +20,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import diff_values
+from conftest import STATIC_PORTALS, crawl_static_portals, diff_values
 
 pytestmark = pytest.mark.timeout(300)
 
-STATIC_PORTALS = ("trs", "hanweb", "generic")
-
-
 @pytest.fixture(scope="module")
-def static_crawl(module_serve_site, expected_sites, run_crawl, tmp_path_factory):
-    servers = {name: module_serve_site(name) for name in STATIC_PORTALS}
-    rows = [{"name": expected_sites[name]["name"], "url": servers[name].url(expected_sites[name]["start"]),
-             "render": "0"} for name in STATIC_PORTALS]
-    result = run_crawl(rows, tmp_path_factory.mktemp("static_crawl"))
-    return result, servers
+def static_crawl(module_serve_site, expected_sites, tmp_path_factory):
+    return crawl_static_portals(module_serve_site, expected_sites, tmp_path_factory.mktemp("static_crawl"))
 
 
 def expected_urls(expected_sites, servers, key="reports") -> dict[str, tuple[str, object]]:

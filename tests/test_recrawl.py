@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from conftest import FAST_SETTINGS, REPO
+from govcrawl.archive import iter_documents
 from govcrawl.demo import render
 from govcrawl.demo.server import Site
 from govcrawl.demo.site import ListEntry, Report, publish, trs_portal
@@ -112,7 +113,8 @@ def stats_from_log(log: str) -> dict[str, int]:
 def crawl_cmd(url: str, out: Path, state: str | None, settings: dict | None = None,
               args: list[str] | None = None) -> list[str]:
     cmd = [sys.executable, "-m", "scrapy", "crawl", "portals", "-a", f"urls={url}", "-O", str(out)]
-    merged = {**FAST_SETTINGS, **({"GOVCRAWL_STATE_PATH": state} if state else {}),
+    archive = {"GOVCRAWL_ARCHIVE_DIR": str(out.parent / "archive")}  # never the repository's output/
+    merged = {**FAST_SETTINGS, **archive, **({"GOVCRAWL_STATE_PATH": state} if state else {}),
               "GOVCRAWL_LEDGER_PATH": str(out.with_suffix(".ledger.csv")), **(settings or {})}
     for key, value in merged.items():
         cmd += ["-s", f"{key}={value}"]
@@ -247,6 +249,12 @@ def test_interrupted_crawl_resumes_without_loss_or_duplicates(serve_site, tmp_pa
     assert sorted(urls) == sorted(set(urls)), "a report was emitted twice"
     assert set(urls) == portal.paths, f"missing: {portal.paths - set(urls)}"
     assert {i["change"] for i in second} == {"new"}
+    # The raw archive survived the interruption: every emitted item's record reads back, whole.
+    archived = {(d.warc, d.record_id): d.content_sha256
+                for path in sorted((tmp_path / "archive").glob("*.warc.gz")) for d in iter_documents(path)}
+    for item in first + second:
+        pointer = item["provenance"]["archive"]
+        assert archived[(pointer["warc"], pointer["record_id"])] == item["provenance"]["content_sha256"]
 
 
 # --------------------------------------------------------------- Redis scale-out

@@ -318,7 +318,8 @@ def scrapy_crawl(tmp_path, *args):
            "-s", "RETRY_TIMES=0", "-s", "TELNETCONSOLE_ENABLED=False", "-s", "AUTOTHROTTLE_ENABLED=False",
            "-s", "DOWNLOAD_DELAY=0", "-s", "DOWNLOAD_TIMEOUT=10",
            "-s", f"GOVCRAWL_STATE_PATH={tmp_path / 'state.sqlite3'}",
-           "-s", f"GOVCRAWL_LEDGER_PATH={tmp_path / 'ledger.csv'}", *args]
+           "-s", f"GOVCRAWL_LEDGER_PATH={tmp_path / 'ledger.csv'}",
+           "-s", f"GOVCRAWL_ARCHIVE_DIR={tmp_path / 'archive'}", *args]
     env = {k: v for k, v in os.environ.items() if k != "SCRAPY_SETTINGS_MODULE"}
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120, env=env)
 

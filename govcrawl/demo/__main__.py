@@ -49,7 +49,8 @@ def run_demo(out_dir: str | Path = "output", *, quiet: bool = False) -> tuple[in
             writer = csv.writer(f)
             writer.writerow(["name", "url", "region", "level", "render"])
             writer.writerow([PORTAL_NAME, srv.url("/"), "示例省", "city", "0"])
-        settings = dict(LOCAL_SETTINGS, GOVCRAWL_STATE_PATH=str(Path(tmp) / "crawl-state.sqlite3"))
+        settings = dict(LOCAL_SETTINGS, GOVCRAWL_STATE_PATH=str(Path(tmp) / "crawl-state.sqlite3"),
+                        GOVCRAWL_ARCHIVE_DIR=str(Path(tmp) / "archive"))
         cmd = [sys.executable, "-m", "scrapy", "crawl", "portals", "-a", f"portals={csv_path}", "-O", str(out)]
         for key, value in settings.items():
             cmd += ["-s", f"{key}={value}"]

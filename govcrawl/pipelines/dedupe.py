@@ -40,8 +40,8 @@ class DedupePipeline:
         return cls(crawler.stats)
 
     def process_item(self, item):
-        if not isinstance(item, dict):
-            return item
+        if not isinstance(item, dict) or item.get("change") == "removed":
+            return item  # a removal event repeats the last copy's keys on purpose
         keys = dedupe_keys(item)
         for key in keys:
             if key in self.seen:

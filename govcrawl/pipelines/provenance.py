@@ -3,7 +3,8 @@
 The extractor fills what the bytes say (source_url, content_sha256,
 encoding, page metadata); this pipeline fills what only the download knows:
 the list page that linked the report (``referer``), the UTC download time
-(``fetched_at``) and the ``ETag`` / ``Last-Modified`` response headers.
+(``fetched_at``), the ``ETag`` / ``Last-Modified`` response headers and
+where the raw archive keeps the bytes (``archive``, null when archiving is off).
 """
 
 from __future__ import annotations
@@ -37,4 +38,5 @@ class ProvenancePipeline:
         headers = document.get("headers")
         provenance["etag"] = header_value(headers, "ETag")
         provenance["http_last_modified"] = header_value(headers, "Last-Modified")
+        provenance["archive"] = document.get("archive")
         return item

@@ -106,7 +106,7 @@ class CrawlStatePipeline:
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
         key = report_key(item)
-        if not key:
+        if not key or adapter.get("change") == "removed":  # a removal event (govcrawl.lifecycle), not a copy
             return item
         digest = report_hash(item)
         full = full_recrawl(self.crawler, self.crawler.spider)

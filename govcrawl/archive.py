@@ -1,0 +1,373 @@
+"""The raw archive: WARC files holding every report page and attachment the crawl downloaded.
+
+This module owns the WARC format for govcrawl, writing and reading, and knows
+nothing about Scrapy (``govcrawl.pipelines.archive`` is the crawl's adapter,
+``govcrawl.reextract`` the reader's main user).
+
+Writing (``ArchiveWriter``): per document one ``response`` record and one
+``request`` record (``WARC-Concurrent-To`` the response), each its own gzip
+member (``.warc.gz``, WARC 1.1, via ``warcio``).  Files are
+``<dir>/govcrawl-<UTC start time>-<seq>.warc.gz``, each opening with a
+``warcinfo`` record, and a new one starts once a file has reached
+``max_bytes``.  A file name is taken with exclusive creation, so several
+crawl processes can share one directory.  Every record is built in memory and
+written with one ``write`` + ``flush``: a crash leaves whole records plus at
+most one cut record at the end, which ``iter_documents`` stops before.
+
+What a response record holds:
+
+* ``WARC-Target-URI`` — the URL of the bytes (``provenance.source_url``);
+  ``WARC-Date`` — the download time (``provenance.fetched_at``);
+* the HTTP status line and response headers, byte for byte, except that the
+  body is stored as Scrapy handed it over, i.e. already decoded: a
+  ``Content-Encoding``/``Transfer-Encoding`` header is renamed
+  ``X-Govcrawl-Original-…`` and ``Content-Length`` is the stored length, so the
+  payload is exactly the bytes that ``provenance.content_sha256`` hashes;
+* govcrawl's own facts in ``Govcrawl-*`` WARC headers: ``Govcrawl-Portal``,
+  ``Govcrawl-Item-Url`` (the report page that names the item),
+  ``Govcrawl-Referer`` (the list page), ``Govcrawl-Kind`` (report /
+  attachment), ``Govcrawl-Title-Hint`` (the link text that led here).
+
+The request record is rebuilt from what the crawl knows (method GET, the URL,
+the user agent and default headers, the referer), marked
+``Govcrawl-Request: rebuilt``: Scrapy does not hand the sent headers on with
+the item.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+from urllib.parse import urlsplit
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+DEFAULT_MAX_BYTES = 1024 ** 3  # 1 GiB: big enough to keep file counts low, small enough to move around
+FILE_PREFIX = "govcrawl"
+SOFTWARE = "govcrawl/0.1"
+# Headers that describe a transfer encoding of the body; the stored body is already decoded.
+_ENCODING_HEADERS = ("content-encoding", "transfer-encoding")
+GOVCRAWL_FIELDS = {  # WARC header → DocumentItem field
+    "Govcrawl-Portal": "portal",
+    "Govcrawl-Item-Url": "url",
+    "Govcrawl-Referer": "referer",
+    "Govcrawl-Kind": "kind",
+    "Govcrawl-Title-Hint": "title_hint",
+}
+
+
+def header_pairs(headers: Any) -> list[tuple[bytes, bytes]]:
+    """Scrapy ``Headers`` or a plain mapping as (name, value) byte pairs, one per value."""
+    if not headers:
+        return []
+    pairs = []
+    for name, values in headers.items():
+        if not isinstance(values, (list, tuple)):
+            values = [values]
+        for value in values:
+            pairs.append((_bytes(name), _bytes(value)))
+    return pairs
+
+
+def _bytes(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    # Header bytes are latin-1 in Scrapy's own str conversions: round-trips any byte.
+    return str(value).encode("latin-1", errors="replace")
+
+
+def _one_line(value: Any) -> str:
+    # A WARC header value is one line; list link texts can hold newlines.
+    return re.sub(r"[\r\n]+", " ", str(value)).strip()
+
+
+def warc_date(fetched_at: str | None) -> str:
+    """``fetched_at`` (``2026-11-21T10:00:00Z``) as a WARC-Date, now when missing."""
+    if fetched_at:
+        return fetched_at
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def http_response_head(status: int, headers: Any, body_length: int) -> bytes:
+    """The stored HTTP response head: status line and headers (byte for byte), blank line."""
+    reason = ""
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        pass
+    lines = [f"HTTP/1.1 {status} {reason}".rstrip().encode("ascii")]
+    for name, value in header_pairs(headers):
+        lowered = name.lower().decode("latin-1")
+        if lowered == "content-length":
+            continue
+        if lowered in _ENCODING_HEADERS:
+            name = b"X-Govcrawl-Original-" + name
+        lines.append(name + b": " + value)
+    lines.append(b"Content-Length: %d" % body_length)
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+class _RawHttpHead(StatusAndHeaders):
+    """HTTP headers written exactly as received.
+
+    warcio percent-encodes header values that are not ASCII (a GBK file name
+    in ``Content-Disposition``); the archive keeps the bytes the server sent.
+    """
+
+    def __init__(self, raw: bytes, is_http_request: bool = False):
+        first, *rest = raw.rstrip(b"\r\n").split(b"\r\n")
+        protocol, _, statusline = first.decode("latin-1").partition(" ")
+        pairs = [tuple(part.strip() for part in line.decode("latin-1").split(":", 1)) for line in rest if b":" in line]
+        super().__init__(statusline, pairs, protocol=protocol, is_http_request=is_http_request)
+        self.raw = raw
+
+    def compute_headers_buffer(self, header_filter=None):
+        self.headers_buff = self.raw
+
+
+def http_request_head(url: str, headers: Iterable[tuple[str, str]]) -> bytes:
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    lines = [f"GET {target} HTTP/1.1", f"Host: {parts.netloc}"]
+    lines += [f"{name}: {_one_line(value)}" for name, value in headers if value]
+    return "\r\n".join(lines).encode("latin-1", errors="replace") + b"\r\n\r\n"
+
+
+@dataclass
+class ArchiveRef:
+    """Where one document's bytes are: ``provenance.archive``."""
+
+    warc: str  # file name inside the archive directory
+    record_id: str  # the response record's WARC-Record-ID without its angle brackets: ``urn:uuid:…``
+
+    def as_dict(self) -> dict[str, str]:
+        return {"warc": self.warc, "record_id": self.record_id}
+
+
+def bare_record_id(record_id: str) -> str:
+    """``<urn:uuid:…>`` (the WARC header) → ``urn:uuid:…`` (the item schema's pattern)."""
+    return record_id.strip().lstrip("<").rstrip(">")
+
+
+class ArchiveWriter:
+    """Appends documents to rotating ``.warc.gz`` files in one directory."""
+
+    def __init__(self, directory: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES,
+                 prefix: str = FILE_PREFIX, request_headers: Iterable[tuple[str, str]] = ()):
+        self.directory = Path(directory)
+        self.max_bytes = max(int(max_bytes), 1)
+        self.prefix = prefix
+        self.request_headers = list(request_headers)
+        self.started = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        self.seq = 0
+        self.file: io.BufferedWriter | None = None
+        self.path: Path | None = None
+        self.files: list[Path] = []  # every file this writer opened
+        self.bytes_written = 0
+
+    def _open_next(self) -> None:
+        self.close()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        while True:
+            path = self.directory / f"{self.prefix}-{self.started}-{self.seq:05d}.warc.gz"
+            self.seq += 1
+            try:
+                self.file = open(path, "xb")  # exclusive: another worker may have taken this name
+            except FileExistsError:
+                continue
+            break
+        self.path = path
+        self.files.append(path)
+        info = {"software": SOFTWARE, "format": "WARC File Format 1.1",
+                "description": "govcrawl raw archive: report pages and attachments as downloaded"}
+        self._write(lambda writer: [writer.create_warcinfo_record(path.name, info)])
+
+    def _write(self, build) -> list[Any]:
+        """Build records into memory, then write them to the file in one go and flush."""
+        buffer = io.BytesIO()
+        writer = WARCWriter(buffer, gzip=True, warc_version="1.1")
+        records = build(writer)
+        for record in records:
+            writer.write_record(record)
+        data = buffer.getvalue()
+        assert self.file is not None
+        self.file.write(data)
+        self.file.flush()
+        self.bytes_written += len(data)
+        return records
+
+    def write(self, *, url: str, body: bytes, status: int = 200, headers: Any = None,
+              fetched_at: str | None = None, referer: str | None = None,
+              facts: Mapping[str, Any] | None = None) -> ArchiveRef:
+        """Archive one downloaded document; returns the pointer for ``provenance.archive``."""
+        if self.file is None or self.file.tell() >= self.max_bytes:
+            self._open_next()
+        assert self.path is not None
+        date = warc_date(fetched_at)
+        own = {name: _one_line(facts[key]) for name, key in GOVCRAWL_FIELDS.items()
+               if facts and facts.get(key)}
+
+        def build(writer: WARCWriter) -> list[Any]:
+            payload = body or b""
+            response = writer.create_warc_record(
+                url, "response", payload=io.BytesIO(payload), length=len(payload),
+                http_headers=_RawHttpHead(http_response_head(status, headers, len(payload))),
+                warc_headers_dict={"WARC-Date": date, **own})
+            request_head = http_request_head(url, [*self.request_headers, ("Referer", referer or "")])
+            request = writer.create_warc_record(
+                url, "request", payload=io.BytesIO(b""), length=0,
+                http_headers=_RawHttpHead(request_head, is_http_request=True),
+                warc_headers_dict={"WARC-Date": date, "Govcrawl-Request": "rebuilt",
+                                   "WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID")})
+            return [response, request]
+
+        response, _request = self._write(build)
+        return ArchiveRef(self.path.name, bare_record_id(response.rec_headers.get_header("WARC-Record-ID")))
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+
+# ------------------------------------------------------------------ reading
+
+@dataclass
+class ArchivedDocument:
+    """One response record read back: enough to rebuild the crawl's DocumentItem."""
+
+    warc: str
+    record_id: str
+    source_url: str
+    fetched_at: str | None
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    facts: dict[str, str] = field(default_factory=dict)  # DocumentItem field → value, from Govcrawl-*
+
+    @property
+    def content_sha256(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+    def header(self, name: str) -> bytes | None:
+        lowered = name.lower().encode("latin-1")
+        for key, value in self.headers:
+            if key.lower() == lowered:
+                return value
+        return None
+
+    def header_dict(self) -> dict[str, list[bytes]]:
+        """The response headers as a mapping name → values (repeated headers kept), as Scrapy gives them."""
+        out: dict[str, list[bytes]] = {}
+        for key, value in self.headers:
+            out.setdefault(key.decode("latin-1"), []).append(value)
+        return out
+
+    def document_fields(self) -> dict[str, Any]:
+        """The fields of the ``DocumentItem`` the crawl built from these bytes."""
+        return {
+            "url": self.facts.get("url") or self.source_url,
+            "source_url": self.source_url,
+            "portal": self.facts.get("portal"),
+            "kind": self.facts.get("kind"),
+            "referer": self.facts.get("referer"),
+            "title_hint": self.facts.get("title_hint"),
+            "body": self.body,
+            "headers": self.header_dict(),
+            "status": self.status,
+            "fetched_at": self.fetched_at,
+            "archive": ArchiveRef(self.warc, self.record_id).as_dict(),
+        }
+
+
+@dataclass
+class ReadReport:
+    """What reading a WARC file met besides documents."""
+
+    records: int = 0
+    truncated_at: int | None = None  # file offset of a record cut short (a crash while writing)
+    error: str | None = None
+
+
+def _parse_http_response(block: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+    head, sep, body = block.partition(b"\r\n\r\n")
+    if not sep:
+        return None
+    lines = head.split(b"\r\n")
+    match = re.match(rb"HTTP/\S+\s+(\d{3})", lines[0])
+    if not match:
+        return None
+    headers = []
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        if colon:
+            headers.append((name.strip(), value.strip()))
+    return int(match.group(1)), headers, body
+
+
+def iter_documents(path: str | os.PathLike[str], report: ReadReport | None = None,
+                   progress=None) -> Iterator[ArchivedDocument]:
+    """Every whole response record of one WARC file, in file order.
+
+    A record cut short (its block shorter than its ``Content-Length``) or a
+    file that stops inside a record's headers ends the iteration there;
+    ``report.truncated_at`` says where. ``progress(offset)`` is called after
+    each record with the byte offset reached in the (compressed) file.
+    """
+    report = report if report is not None else ReadReport()
+    name = Path(path).name
+    size = os.path.getsize(path)
+    end = 0  # where the last whole record ends
+    with open(path, "rb") as stream:
+        # no_record_parse: the HTTP headers are parsed here, byte for byte (warcio would re-encode them).
+        records = ArchiveIterator(stream, no_record_parse=True, check_digests=False)
+        while True:
+            try:
+                record = next(records)
+                block = record.raw_stream.read()
+                offset = records.get_record_offset()  # only after the read: asking first empties the stream
+            except StopIteration:
+                if end < size:  # bytes after the last record that warcio took for the end of the file
+                    report.truncated_at = end
+                    report.error = f"{size - end} bytes after the last whole record are not a record"
+                break
+            except Exception as exc:  # a cut gzip member or WARC header block: the end of what can be read
+                report.truncated_at = stream.tell()
+                report.error = f"{type(exc).__name__}: {exc}"
+                break
+            if len(block) < (record.length or 0):
+                report.truncated_at = offset
+                report.error = f"record cut after {len(block)} of {record.length} bytes"
+                break
+            report.records += 1
+            end = offset + records.get_record_length()
+            if progress is not None:
+                progress(stream.tell())
+            if record.rec_type != "response":
+                continue
+            parsed = _parse_http_response(block)
+            if parsed is None:
+                continue
+            status, headers, body = parsed
+            warc_headers = record.rec_headers
+            facts = {key: warc_headers.get_header(name) for name, key in GOVCRAWL_FIELDS.items()
+                     if warc_headers.get_header(name)}
+            yield ArchivedDocument(
+                warc=name,
+                record_id=bare_record_id(warc_headers.get_header("WARC-Record-ID")),
+                source_url=warc_headers.get_header("WARC-Target-URI"),
+                fetched_at=warc_headers.get_header("WARC-Date"),
+                status=status,
+                headers=headers,
+                body=body,
+                facts=facts,
+            )

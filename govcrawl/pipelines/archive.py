@@ -1,0 +1,83 @@
+"""ArchivePipeline: every downloaded document goes into the raw archive before it is read.
+
+The Scrapy side of ``govcrawl.archive``.  Runs first (priority 50, before
+extraction), so the bytes are kept even for documents today's extractor
+rejects — a better extractor can find them later (``python -m
+govcrawl.reextract``).  The pointer to the response record goes on the
+``DocumentItem`` (``archive``) and from there into ``provenance.archive``
+(``ProvenancePipeline``).
+
+Settings: ``GOVCRAWL_ARCHIVE`` (on; ``0`` or the same environment variable
+turns it off), ``GOVCRAWL_ARCHIVE_DIR`` (default ``<GOVCRAWL_OUTPUT_DIR>/archive``),
+``GOVCRAWL_ARCHIVE_MAX_BYTES`` (rotation size, default 1 GiB).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+
+from govcrawl.archive import DEFAULT_MAX_BYTES, ArchiveWriter
+from govcrawl.items import DocumentItem
+
+_OFF = {"0", "false", "no", "off", ""}
+
+
+def archive_enabled(settings: Any) -> bool:
+    return str(settings.get("GOVCRAWL_ARCHIVE", "1")).strip().lower() not in _OFF
+
+
+def archive_dir(settings: Any) -> Path:
+    configured = settings.get("GOVCRAWL_ARCHIVE_DIR")
+    if configured:
+        return Path(configured)
+    return Path(settings.get("GOVCRAWL_OUTPUT_DIR") or "output") / "archive"
+
+
+class ArchivePipeline:
+    def __init__(self, writer: ArchiveWriter, stats: Any = None):
+        self.writer = writer
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> ArchivePipeline:
+        settings = crawler.settings
+        if not archive_enabled(settings):
+            raise NotConfigured("GOVCRAWL_ARCHIVE is off")
+        # The request record is rebuilt from these: Scrapy's default headers and our user agent.
+        request_headers = [(str(k), str(v)) for k, v in (settings.getdict("DEFAULT_REQUEST_HEADERS") or {}).items()]
+        request_headers.append(("User-Agent", settings.get("USER_AGENT") or ""))
+        writer = ArchiveWriter(archive_dir(settings),
+                               max_bytes=settings.getint("GOVCRAWL_ARCHIVE_MAX_BYTES", DEFAULT_MAX_BYTES),
+                               request_headers=request_headers)
+        pipeline = cls(writer, crawler.stats)
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, DocumentItem):
+            return item
+        body = item.get("body") or b""
+        ref = self.writer.write(
+            url=item.get("source_url") or item["url"],
+            body=body,
+            status=item.get("status") or 200,
+            headers=item.get("headers"),
+            fetched_at=item.get("fetched_at"),
+            referer=item.get("referer"),
+            facts=item,
+        )
+        item["archive"] = ref.as_dict()
+        if self.stats is not None:
+            self.stats.inc_value("govcrawl/archive/records")
+            self.stats.inc_value("govcrawl/archive/body_bytes", len(body))
+        return item
+
+    def spider_closed(self, spider: Any = None) -> None:
+        self.writer.close()
+        if self.stats is not None:
+            self.stats.set_value("govcrawl/archive/bytes", self.writer.bytes_written)
+            self.stats.set_value("govcrawl/archive/files", len(self.writer.files))

@@ -1,0 +1,231 @@
+"""The raw archive (govcrawl.archive) and re-extraction (govcrawl.reextract).
+
+Unit level: records written by ``ArchiveWriter`` read back by warcio itself
+and by ``iter_documents``, byte for byte (headers included), rotation by
+size, and files cut at every kind of place (inside a body, inside a gzip
+member's header, inside a WARC header block) read up to the cut.
+
+Crawl level: a real ``scrapy crawl portals`` over the static fake web (TRS,
+Hanweb, generic portals; HTML, PDF and DOCX reports) writes WARCs whose
+records warcio reads, whose payloads hash to each item's
+``provenance.content_sha256`` and are found by ``provenance.archive``;
+``python -m govcrawl.reextract`` over them gives back the same feed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from conftest import REPO, crawl_static_portals
+from govcrawl.archive import ArchiveWriter, ReadReport, iter_documents
+from govcrawl.reextract import main as reextract_main
+
+pytestmark = pytest.mark.timeout(300)
+
+GBK_NAME = "年报.pdf".encode("gbk")
+
+
+def write_docs(directory: Path, n: int, *, max_bytes: int = 10 ** 9, size: int = 5000) -> tuple[ArchiveWriter, list]:
+    writer = ArchiveWriter(directory, max_bytes=max_bytes, request_headers=[("User-Agent", "govcrawl-test")])
+    refs = []
+    for i in range(n):
+        body = random.Random(i).randbytes(size)  # incompressible, like a PDF
+        headers = {b"Content-Type": [b"application/pdf"], b"Content-Encoding": [b"gzip"],
+                   b"Content-Length": [b"17"], b"Content-Disposition": [b'attachment; filename="' + GBK_NAME + b'"'],
+                   b"Set-Cookie": [b"a=1", b"b=2"]}
+        ref = writer.write(url=f"http://www.example.gov.cn/files/{i}.pdf", body=body, headers=headers,
+                           fetched_at=f"2026-11-2{i % 10}T10:00:00Z", referer="http://www.example.gov.cn/ndbg/",
+                           facts={"portal": "示例市", "url": f"http://www.example.gov.cn/t{i}.html", "kind": "attachment",
+                                  "referer": "http://www.example.gov.cn/ndbg/", "title_hint": "示例市2024年\n年度报告"})
+        refs.append((ref, body))
+    writer.close()
+    return writer, refs
+
+
+def test_records_read_back_byte_for_byte_by_warcio_and_by_our_reader(tmp_path):
+    writer, refs = write_docs(tmp_path, 3)
+    [path] = writer.files
+    with open(path, "rb") as f:
+        records = [(r.rec_type, r.rec_headers.get_header("WARC-Record-ID"), r.content_stream().read())
+                   for r in ArchiveIterator(f)]
+    assert [t for t, _, _ in records] == ["warcinfo"] + ["response", "request"] * 3
+    responses = [(rid, payload) for t, rid, payload in records if t == "response"]
+    assert [payload for _, payload in responses] == [body for _, body in refs]
+    assert [rid for rid, _ in responses] == [f"<{ref.record_id}>" for ref, _ in refs]
+
+    docs = list(iter_documents(path))
+    assert [(d.warc, d.record_id) for d in docs] == [(path.name, ref.record_id) for ref, _ in refs]
+    first = docs[0]
+    assert first.body == refs[0][1] and first.content_sha256 == hashlib.sha256(refs[0][1]).hexdigest()
+    assert first.source_url == "http://www.example.gov.cn/files/0.pdf"
+    assert first.fetched_at == "2026-11-20T10:00:00Z"
+    # The header bytes survive (a GBK file name), repeated headers too; the body is stored decoded,
+    # so its Content-Encoding is renamed and Content-Length is the stored length.
+    assert first.header("Content-Disposition") == b'attachment; filename="' + GBK_NAME + b'"'
+    assert [v for k, v in first.headers if k == b"Set-Cookie"] == [b"a=1", b"b=2"]
+    assert first.header("Content-Encoding") is None
+    assert first.header("X-Govcrawl-Original-Content-Encoding") == b"gzip"
+    assert first.header("Content-Length") == str(len(refs[0][1])).encode()
+    fields = first.document_fields()
+    assert fields["portal"] == "示例市" and fields["url"] == "http://www.example.gov.cn/t0.html"
+    assert fields["title_hint"] == "示例市2024年 年度报告"  # one header line
+    assert fields["archive"] == {"warc": path.name, "record_id": refs[0][0].record_id}
+
+    with open(path, "rb") as f:
+        request = [r for r in ArchiveIterator(f) if r.rec_type == "request"][0]
+        assert request.http_headers.get_header("Referer") == "http://www.example.gov.cn/ndbg/"
+        assert request.http_headers.get_header("User-Agent") == "govcrawl-test"
+        assert request.rec_headers.get_header("WARC-Concurrent-To") == f"<{refs[0][0].record_id}>"
+
+
+def test_files_rotate_by_size_and_every_record_stays_findable(tmp_path):
+    writer, refs = write_docs(tmp_path, 7, max_bytes=12_000)
+    assert len(writer.files) >= 3
+    assert all(p.name.startswith("govcrawl-") and p.name.endswith(".warc.gz") for p in writer.files)
+    assert len({p.name for p in writer.files}) == len(writer.files)
+    by_id = {d.record_id: (d.warc, d.body) for p in writer.files for d in iter_documents(p)}
+    assert by_id == {ref.record_id: (ref.warc, body) for ref, body in refs}
+    # Each file is a valid WARC on its own: it opens with a warcinfo record.
+    for path in writer.files:
+        with open(path, "rb") as f:
+            assert next(iter(ArchiveIterator(f))).rec_type == "warcinfo"
+
+
+def test_a_second_writer_in_the_same_second_never_overwrites_a_file(tmp_path):
+    first, _ = write_docs(tmp_path, 1)
+    second = ArchiveWriter(tmp_path)
+    second.started = first.started  # as if both processes started in the same second
+    second.write(url="http://x.gov.cn/a.html", body=b"x")
+    second.close()
+    assert second.files[0] != first.files[0]
+    assert len(list(iter_documents(first.files[0]))) == 1
+
+
+def _offsets(path: Path) -> list[int]:
+    """Start offsets of the records (one gzip member each)."""
+    with open(path, "rb") as f:
+        it = ArchiveIterator(f)
+        out = []
+        for _ in it:
+            out.append(it.get_record_offset())
+        return out
+
+
+@pytest.mark.parametrize("where", ["body", "gzip_header", "warc_header"])
+def test_a_file_cut_mid_record_is_read_up_to_the_cut(tmp_path, where):
+    writer, refs = write_docs(tmp_path, 4, size=20_000)
+    [path] = writer.files
+    data = path.read_bytes()
+    offsets = _offsets(path)  # warcinfo, resp0, req0, resp1, req1, resp2, ...
+    third_response = offsets[5]
+    cut = {"body": offsets[6] - 40,  # inside the third response's compressed body
+           "gzip_header": third_response + 5,  # inside its gzip member header
+           "warc_header": third_response + 60}[where]  # inside the first bytes of its WARC headers
+    cut_path = tmp_path / "cut.warc.gz"
+    cut_path.write_bytes(data[:cut])
+
+    report = ReadReport()
+    docs = list(iter_documents(cut_path, report))
+    assert [d.body for d in docs] == [body for _, body in refs[:2]]
+    assert report.truncated_at is not None and report.truncated_at <= cut
+
+    # warcio on its own reads the whole records before the cut too (then stops or raises).
+    read = []
+    try:
+        with open(cut_path, "rb") as f:
+            for record in ArchiveIterator(f):
+                if record.rec_type == "response":
+                    read.append(record.content_stream().read())
+    except Exception:
+        pass
+    assert read[:2] == [body for _, body in refs[:2]]
+
+
+def test_each_record_is_its_own_gzip_member(tmp_path):
+    writer, refs = write_docs(tmp_path, 2)
+    [path] = writer.files
+    data = path.read_bytes()
+    offsets = _offsets(path)
+    # Any member decompresses alone: a reader can seek straight to a record.
+    alone = gzip.decompress(data[offsets[1]:offsets[2]])
+    assert alone.startswith(b"WARC/1.1\r\n") and refs[0][1] in alone
+
+
+# ------------------------------------------------------------------ a real crawl
+
+@pytest.fixture(scope="module")
+def archived_crawl(module_serve_site, expected_sites, tmp_path_factory):
+    result, _ = crawl_static_portals(module_serve_site, expected_sites, tmp_path_factory.mktemp("archived_crawl"),
+                                     settings={"GOVCRAWL_ARCHIVE_MAX_BYTES": "60000"})
+    assert result.returncode == 0, result.describe()
+    return result
+
+
+def test_crawl_writes_warcs_whose_records_hash_to_the_items(archived_crawl):
+    result = archived_crawl
+    warcs = sorted((result.workdir / "archive").glob("*.warc.gz"))
+    assert len(warcs) >= 2, "60 kB rotation should have started more than one file"
+    records = {}
+    for path in warcs:
+        with open(path, "rb") as f:
+            for record in ArchiveIterator(f):
+                if record.rec_type == "response":
+                    records[(path.name, record.rec_headers.get_header("WARC-Record-ID"))] = (
+                        record.rec_headers.get_header("WARC-Target-URI"), record.content_stream().read(),
+                        record.rec_headers.get_header("Govcrawl-Portal"))
+    assert result.items
+    kinds = set()
+    for item in result.items:
+        provenance = item["provenance"]
+        archive = provenance["archive"]
+        assert archive, f"no archive pointer: {item['url']}"
+        url, payload, portal = records[(archive["warc"], f"<{archive['record_id']}>")]
+        assert url == provenance["source_url"]
+        assert hashlib.sha256(payload).hexdigest() == provenance["content_sha256"]
+        assert portal == item["portal"]
+        kinds.add(payload[:4])
+    assert b"%PDF" in kinds and b"PK\x03\x04" in kinds, "PDF and DOCX reports are archived as well as pages"
+
+
+def test_reextraction_reproduces_the_feed(archived_crawl, tmp_path):
+    result = archived_crawl
+    warcs = sorted((result.workdir / "archive").glob("*.warc.gz"))
+    out = tmp_path / "again.jsonl"
+    proc = subprocess.run([sys.executable, "-m", "govcrawl.reextract", *map(str, warcs), "-O", str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    again = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    crawled = {item["url"]: item for item in result.items}
+    assert sorted(i["url"] for i in again) == sorted(crawled)
+    for item in again:
+        before = dict(crawled[item["url"]])
+        assert before.pop("change") == "new" and "change" not in item
+        assert item == before  # tables, checks, warnings, and the whole provenance
+    assert f"{len(again)} reports" in proc.stderr
+
+    # In two processes: the same feed, line for line.
+    parallel = tmp_path / "parallel.jsonl"
+    proc = subprocess.run([sys.executable, "-m", "govcrawl.reextract", *map(str, warcs), "-O", str(parallel), "-j", "2"],
+                          cwd=REPO, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert parallel.read_text("utf-8") == out.read_text("utf-8")
+
+
+def test_reextract_cli_tolerates_a_cut_file_says_so_and_shows_progress(tmp_path, capsys):
+    writer, refs = write_docs(tmp_path / "a", 3)
+    [path] = writer.files
+    cut = tmp_path / "cut.warc.gz"
+    cut.write_bytes(path.read_bytes()[:_offsets(path)[5] + 30])
+    assert reextract_main([str(cut), "-O", str(tmp_path / "out.jsonl"), "--progress"]) == 0
+    err = capsys.readouterr().err
+    assert "cut short" in err and "2 documents" in err
+    assert "] 100.0%  2 documents, 0 reports" in err  # the progress line, at its end (random bytes are no report)
