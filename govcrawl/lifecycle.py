@@ -256,6 +256,7 @@ class ReportLifecycle:
         self.recheck_after = crawler.settings.getfloat("GOVCRAWL_RECHECK_AFTER", 7 * 24 * 3600)
         self.requested: set[str] = set()  # report/attachment URLs this run asked for
         self.removed_this_run: set[str] = set()
+        self.missing_urls: set[str] = set()  # report URLs seen gone this run
         self.rechecked = False
 
     def gone_reason(self, request: Request, response: Any) -> str | None:
@@ -284,6 +285,13 @@ class ReportLifecycle:
             if response.status in (200, 304):
                 self.store.note_present(key)
             return
+        if any(url != original and url not in self.missing_urls for url in self.state.urls_of_report(key)
+               if self.state.get_url(url) and self.state.get_url(url).kind == "report"):
+            # the same report is known under another address (it moved): not gone
+            self.missing_urls.add(original)
+            self.stats.inc_value("govcrawl/lifecycle/moved")
+            return
+        self.missing_urls.add(original)
         misses = self.store.note_missing(key, reason, self.run_id)
         self.stats.inc_value("govcrawl/lifecycle/missing")
         known = self.store.get(key) or {}

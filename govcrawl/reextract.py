@@ -104,9 +104,9 @@ def _read_document(fields: dict) -> Any:
     if _worker_chain is None:
         _worker_chain = [ExtractPipeline(), ValidatePipeline()]
     item: Any = DocumentItem(fields)
+    extract, validate = _worker_chain
     try:
-        for pipeline in _worker_chain:
-            item = pipeline.process_item(item)
+        item = validate.process_item(extract.process_document(item))
     except DropItem:
         return None
     return item

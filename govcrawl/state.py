@@ -112,6 +112,10 @@ class CrawlState:
         """The key of the report already known by one of ``aliases`` (its body hash, its identity)."""
         raise NotImplementedError
 
+    def urls_of_report(self, report_key: str) -> list[str]:
+        """Every URL the state ties to the report ``report_key`` (its page, attachments, later addresses)."""
+        raise NotImplementedError
+
     def add_aliases(self, report_key: str, aliases: list[str]) -> None:
         """Remember that ``aliases`` name the report ``report_key`` (first key wins)."""
         raise NotImplementedError
@@ -249,6 +253,9 @@ class SQLiteCrawlState(CrawlState):
                 self._upsert_url(record)
         self._claims.pop(report_key, None)
 
+    def urls_of_report(self, report_key: str) -> list[str]:
+        return [row[0] for row in self.conn.execute("SELECT url FROM urls WHERE report_key = ?", (report_key,))]
+
     def find_alias(self, aliases: list[str]) -> str | None:
         for alias in aliases:
             row = self.conn.execute("SELECT report_key FROM aliases WHERE alias = ?", (alias,)).fetchone()
@@ -367,8 +374,15 @@ class RedisCrawlState(CrawlState):
         )
         for record in urls:
             pipe.hset(self._url_key(record.url), mapping=self._mapping(record))
+            pipe.sadd(self._report_urls_key(report_key), record.url)
         pipe.delete(self._claim_key(report_key))
         pipe.execute()
+
+    def _report_urls_key(self, report_key: str) -> str:
+        return f"{self.prefix}:report_urls:{report_key}"
+
+    def urls_of_report(self, report_key: str) -> list[str]:
+        return sorted(self.server.smembers(self._report_urls_key(report_key)))
 
     def _alias_key(self, alias: str) -> str:
         return f"{self.prefix}:alias:{alias}"

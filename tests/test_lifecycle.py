@@ -196,3 +196,32 @@ def test_removal_on_the_redis_backend(serve_site, tmp_path):
         assert server.client.keys("govcrawl:state:lifecycle:*"), "the lifecycle lives in Redis"
     finally:
         server.stop()
+
+
+def test_a_report_that_moved_is_not_missing_at_its_old_address(tmp_path):
+    """Its old URL answers 404, but the state knows it under a new one (an alias): no miss is counted."""
+    from scrapy import Request
+    from scrapy.http import Response
+    from scrapy.utils.test import get_crawler
+
+    from govcrawl.lifecycle import lifecycle_for
+    from govcrawl.spiders.portals import PortalsSpider
+    from govcrawl.state import UrlRecord
+
+    crawler = get_crawler(PortalsSpider, {"GOVCRAWL_STATE_PATH": str(tmp_path / "state.sqlite3")})
+    crawler.spider = crawler._create_spider(urls="http://a.gov.cn/")
+    lifecycle = lifecycle_for(crawler)
+    old, new = "http://a.gov.cn/nb/x.html", "http://a.gov.cn/nb/y.html"
+    lifecycle.state.record_report(old, "h", [UrlRecord(old, "report", 1.0, report_key=old, report_hash="h")], 1.0)
+    lifecycle.store.remember(old, "a", {"url": old})
+    gone = Request(old, meta={"govcrawl_kind": "report"})
+    lifecycle.observe(gone, Response(old, status=404, request=gone))
+    assert lifecycle.store.get(old)["misses"] == 1  # alone, a 404 is a miss
+    lifecycle.store.note_present(old)
+    # a later crawl emitted nothing new: the same report was found at y.html (recorded under the old key)
+    lifecycle.state.put_url(UrlRecord(new, "report", 2.0, report_key=old, report_hash="h"))
+    lifecycle.missing_urls.clear()
+    lifecycle.run_id = "run-2"
+    lifecycle.observe(gone, Response(old, status=404, request=gone))
+    assert lifecycle.store.get(old)["misses"] == 0
+    assert crawler.stats.get_value("govcrawl/lifecycle/moved") == 1

@@ -65,6 +65,18 @@ class ExtractPipeline:
             return item
         source_url = item.get("source_url") or item["url"]
         report = await self._extract(item.get("body") or b"", source_url, item.get("headers"), item.get("portal"))
+        return self._report_item(item, report, source_url)
+
+    def process_document(self, item):
+        """``process_item`` in the calling thread, for code outside a crawl (re-extraction)."""
+        if not isinstance(item, DocumentItem):
+            return item
+        source_url = item.get("source_url") or item["url"]
+        report = self.extract_document(item.get("body") or b"", source_url, item.get("headers"),
+                                       portal=item.get("portal"))
+        return self._report_item(item, report, source_url)
+
+    def _report_item(self, item: DocumentItem, report: dict, source_url: str) -> ReportItem:
         if not report.get("title") and item.get("title_hint"):
             # also what keeps a document the extractor could not read: its link said it is a report
             report["title"] = item["title_hint"]
