@@ -21,11 +21,17 @@ help:
 setup: system-deps $(STAMP)
 
 # Debian's chromium renders JS-only lists (Playwright cannot download its own browser here);
-# redis-server backs the distributed mode and its tests.
+# redis-server backs the distributed mode and its tests; a CJK font draws the table pictures
+# that the OCR tests, the 图片版 fake web and the OCR benchmark read (govcrawl/demo/images.py);
+# OpenCV (from the OCR wheel) needs libGL and libglib at import.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] \
+	  || missing="$$missing fonts-noto-cjk"; \
+	ldconfig -p | grep -q 'libGL.so.1 ' || missing="$$missing libgl1"; \
+	ldconfig -p | grep -q 'libglib-2.0.so.0 ' || missing="$$missing libglib2.0-0"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
@@ -52,6 +58,7 @@ bench: setup
 	$(PY) bench/extract_bench.py
 	$(PY) bench/crawl_bench.py
 	$(PY) bench/recrawl_bench.py
+	$(PY) bench/ocr_bench.py
 
 clean-state:
 	rm -f output/crawl-state.sqlite3 output/crawl-state.sqlite3-wal output/crawl-state.sqlite3-shm
