@@ -41,7 +41,9 @@ class ExtractPipeline:
         if not isinstance(item, DocumentItem):
             return item
         source_url = item.get("source_url") or item["url"]
-        report = self.extract_document(item.get("body") or b"", source_url, item.get("headers"), portal=item.get("portal"))
+        extra = {"images": item["images"]} if item.get("images") else {}  # a 图片版 page: its pictures, for OCR
+        report = self.extract_document(item.get("body") or b"", source_url, item.get("headers"), portal=item.get("portal"),
+                                       **extra)
         if not self.is_report(report):
             self._inc("govcrawl/extract/not_report")
             logger.debug("Not an annual report: %s (from %s)", source_url, item.get("referer"))
@@ -53,5 +55,5 @@ class ExtractPipeline:
         report.setdefault("provenance", {})["source_url"] = source_url
         if not report.get("title") and item.get("title_hint"):
             report["title"] = item["title_hint"]
-        document = DocumentItem({k: v for k, v in item.items() if k != "body"})
+        document = DocumentItem({k: v for k, v in item.items() if k not in ("body", "images")})
         return ReportItem(report, document=document)
