@@ -468,6 +468,26 @@ def _lines(boxes: list[_Box]) -> list[list[_Box]]:
     return [sorted(line, key=lambda b: b.x0) for line in lines]
 
 
+def _ink_box(gray, inside: tuple, text_height: float) -> _Box | None:
+    """A box around the ink of a cell where detection found no text (a lone small digit it missed).
+
+    A blank cell has no ink and stays blank; one with a mark of at least a
+    dot's size is read like any box.
+    """
+    margin = max(2, int(text_height * 0.1))
+    x0, y0, x1, y1 = (int(inside[0]) + margin, int(inside[1]) + margin, int(inside[2]) - margin,
+                      int(inside[3]) - margin)
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return None
+    ink = gray[y0:y1, x0:x1] < 128
+    if ink.sum() < max(12, 0.03 * text_height * text_height):
+        return None
+    ys, xs = ink.nonzero()
+    pad = max(2, int(text_height * 0.15))
+    return _Box(max(x0, x0 + xs.min() - pad), max(y0, y0 + ys.min() - pad), min(x1, x0 + xs.max() + pad),
+                min(y1, y0 + ys.max() + pad), room=inside)
+
+
 def _split_at(box: _Box, xs: list[float]) -> list[_Box]:
     edges = [box.x0] + xs + [box.x1]
     return [_Box(a + (3 if i else 0), box.y0, b - (3 if i < len(xs) else 0), box.y1)
@@ -548,6 +568,12 @@ def read_picture(image) -> PageRead:
                 break
         else:
             outside.append(b)
+    for t_index, table in enumerate(tables):
+        filled = {table.cell_of(b.cx, b.cy) for b in in_table.get(t_index, [])}
+        for owner in sorted(set(table.owner.values()) - filled):
+            inked = _ink_box(gray, table.inside(owner), text_height)
+            if inked is not None:
+                in_table.setdefault(t_index, []).append(inked)
     every = outside + [b for group in in_table.values() for b in group]
     _recognise(image, every)
     page.n_boxes = len(every)
