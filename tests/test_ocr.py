@@ -94,13 +94,15 @@ def test_borderless_rows_keep_blank_cells_in_their_columns():
         [box(10, 10, "一、总体情况")],
         [box(10, 50, "本年新收"), box(200, 50, "3"), box(300, 50, "1"), box(400, 50, "4")],
         [box(10, 90, "上年结转"), box(200, 90, "2"), box(400, 90, "2")],  # middle cell blank
-        [box(10, 130, "五、存在的主要问题")],
+        [box(10, 130, "办理结果"), box(300, 130, "5"), box(400, 130, "5")],  # first cell blank
+        [box(10, 170, "五、存在的主要问题")],
     ]
     blocks = ocr.rows_from_lines(lines)
     assert [(kind, value) for _, kind, value in blocks] == [
         ("text", "一、总体情况"),
         ("grid", [["本年新收", "3", "1", "4"]]),
         ("grid", [["上年结转", "2", "", "2"]]),
+        ("grid", [["办理结果", "", "5", "5"]]),
         ("text", "五、存在的主要问题"),
     ]
 

@@ -522,13 +522,13 @@ def rows_from_lines(lines: list[list[_Box]]) -> list[tuple[float, str, object]]:
         for line in run:
             label = [b for b in line if not _NUMBER.match(b.text)]
             cells = [" ".join(b.text for b in label)] if label else []
-            first_x = min((b.cx for b in line if _NUMBER.match(b.text)), default=0)
             slots = {}
             for b in line:
                 if _NUMBER.match(b.text):
                     slots[min(range(len(centres)), key=lambda i: abs(centres[i] - b.cx))] = b.text
-            # columns right of the label only: a short row (2 numbers) under a wide header is not padded left
-            start = min(slots) if label and slots and centres[min(slots)] <= first_x else 0
+            # the columns right of the row's label: a number column left of it belongs to another table
+            label_end = max((b.x1 for b in label), default=float("-inf"))
+            start = next((i for i, x in enumerate(centres) if x > label_end), len(centres))
             cells += [slots.get(i, "") for i in range(start, len(centres))]
             blocks.append((line[0].y0, "grid", [cells]))
         run.clear()
