@@ -56,8 +56,8 @@ from govcrawl.discovery import (
     link_score,
     report_list_evidence,
 )
+from govcrawl.extract.ocr import enabled as ocr_enabled
 from govcrawl.items import DocumentItem, utc_timestamp
-from govcrawl.report_images import content_image_urls
 from govcrawl.portal_list import (
     Portal,
     PortalListError,
@@ -65,6 +65,7 @@ from govcrawl.portal_list import (
     portal_list_error_without_traceback,
     portals_from_urls,
 )
+from govcrawl.report_images import content_image_urls
 
 REPORT_PRIORITY = 100  # reports before more list pages: results arrive early, and a capped crawl keeps them
 MAX_ATTACHMENTS_PER_REPORT = 3
@@ -482,7 +483,7 @@ class PortalsSpider(scrapy.Spider):
         """A report page (by its title) whose tables are pictures: fetch them one by one, then the item."""
         document = self._document(response, kind="report")
         urls = []
-        if os.environ.get("GOVCRAWL_OCR", "1") != "0" and is_report_title(
+        if ocr_enabled() and is_report_title(
                 self._page_title(response) or response.meta.get("title_hint")):
             urls = content_image_urls(response, self.settings.getint("GOVCRAWL_OCR_MAX_IMAGES", 20))
         if not urls:
@@ -503,7 +504,7 @@ class PortalsSpider(scrapy.Spider):
         meta = response_or_failure.request.meta if failed else response_or_failure.meta
         urls, images = meta["govcrawl_images"]
         body = b"" if failed else response_or_failure.body
-        images = images + [body]  # a failed picture keeps its place (empty) so the others stay in page order
+        images = images + [body]  # a failed picture is an empty slot: the chain counts it, the item leaves it out
         self.crawler.stats.inc_value("govcrawl/ocr/images_failed" if failed else "govcrawl/ocr/images")
         document = meta["govcrawl_document"]
         if len(images) < len(urls):
