@@ -433,8 +433,8 @@ def _table_grid(table: _Table, boxes: list[_Box]) -> tuple[list[list[str | None]
                 continue
             cell = _as_number(_join_cell(pieces.get(owner, [])), pieces.get(owner, []))
             row.append(cell.text)
-            if cell.text and label is None and not _NUMBER.match(cell.text):
-                label = cell.text
+            if cell.text and not _NUMBER.match(cell.text):
+                label = cell.text  # a number is named by the nearest label left of it: "2.重复申请", not its group
             if cell.text:
                 confidences.append([label, cell.text, cell.score, cell.read_as])
         grid.append(row)
