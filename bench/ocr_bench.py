@@ -4,9 +4,9 @@
 
 Pages are drawn from random 2021 and 2019 reports without blank cells (the
 densest tables: the 三 table fills a page with ~200 text boxes), then read
-as the extractor reads them: a PNG through ``layout_from_images`` and the
-same pages as an image-only PDF through ``layout_from_scanned_pdf``
-(rendering included).  CPU seconds are this process's own (the target is
+as the extractor reads them: a PNG through ``layout_from_images``, the same
+pages as an image-only PDF through ``layout_from_scanned_pdf`` (rendering
+included), and turned by 0.8° and saved as a JPEG of quality 55.  CPU seconds are this process's own (the target is
 one core; the OCR engine runs one thread); wall seconds include waiting for
 a busy machine.  The last line checks every cell against the drawn tables.
 """
@@ -57,7 +57,7 @@ def main() -> int:
 
     _, load_wall, _ = _timed(ocr._engine)
     print(f"engine load: {load_wall:.2f} s (once per process)")
-    print(f"{'input':<24} {'pages':>5} {'cells':>6} {'CPU s/page':>10} {'wall s/page':>11} {'cells/s CPU':>11} "
+    print(f"{'input':<25} {'pages':>5} {'cells':>6} {'CPU s/page':>10} {'wall s/page':>11} {'cells/s CPU':>11} "
           f"{'wrong':>5} {'unsure':>6}")
     for dpi in args.dpi:
         for fmt in ("2021", "2019"):
@@ -66,6 +66,8 @@ def main() -> int:
             runs = (
                 (f"{fmt} PNG {dpi} dpi", ocr.layout_from_images, [images.png(p) for p in pages]),
                 (f"{fmt} scanned PDF {dpi} dpi", ocr.layout_from_scanned_pdf, images.image_pdf(pages, dpi=dpi)),
+                (f"{fmt} turned JPEG {dpi} dpi", ocr.layout_from_images,
+                 [images.jpeg(images.degrade(p, angle=0.8, jpeg_quality=55), quality=90) for p in pages]),
             )
             for name, func, data in runs:
                 layout, wall, cpu = _timed(func, data)
@@ -73,7 +75,7 @@ def main() -> int:
                 wrong = _wrong(tables, read_tables(layout.tokens).tables)
                 unsure = next((w.split(" number")[0].rsplit(" ", 1)[-1] for w in layout.warnings
                                if w.startswith("OCR unsure of")), "0")
-                print(f"{name:<24} {len(pages):>5} {cells:>6} {cpu / len(pages):>10.2f} {wall / len(pages):>11.2f} "
+                print(f"{name:<25} {len(pages):>5} {cells:>6} {cpu / len(pages):>10.2f} {wall / len(pages):>11.2f} "
                       f"{cells / cpu:>11.1f} {wrong:>5} {unsure:>6}")
     return 0
 
