@@ -23,13 +23,17 @@ setup: system-deps $(STAMP)
 # Debian's chromium renders JS-only lists (Playwright cannot download its own browser here);
 # redis-server backs the distributed mode and its tests; the two CJK fonts draw the test PDFs
 # (tests/pdf_reports.py: TrueType outlines for reportlab, CFF outlines as fpdf2 embeds them), and
-# fonts-wqy-zenhei lets headless Chromium draw the Chinese of the export's HTML report and its screenshot.
+# fonts-wqy-zenhei lets headless Chromium draw the Chinese of the export's HTML report and its screenshot;
+# a CJK font also draws the table pictures the OCR tests and benchmark read (govcrawl/demo/images.py);
+# OpenCV (from the OCR wheel) needs libGL and libglib at import.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	[ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing="$$missing fonts-wqy-zenhei"; \
 	[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || missing="$$missing fonts-noto-cjk"; \
+	ldconfig -p | grep -q 'libGL.so.1 ' || missing="$$missing libgl1"; \
+	ldconfig -p | grep -q 'libglib-2.0.so.0 ' || missing="$$missing libglib2.0-0"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
@@ -58,6 +62,7 @@ bench: setup
 	$(PY) bench/recrawl_bench.py
 	$(PY) bench/export_bench.py
 	$(PY) bench/archive_bench.py
+	$(PY) bench/ocr_bench.py
 
 clean-state:
 	rm -f output/crawl-state.sqlite3 output/crawl-state.sqlite3-wal output/crawl-state.sqlite3-shm

@@ -38,10 +38,11 @@ class DocumentItem(scrapy.Item):
     status = scrapy.Field()
     fetched_at = scrapy.Field()  # UTC ISO-8601, when the response arrived
     archive = scrapy.Field()  # {"warc": file, "record_id": "urn:uuid:…"} once the raw archive has the bytes
+    images = scrapy.Field(serializer=lambda images: [_body_summary(i) for i in images or ()])  # a 图片版 page's pictures
 
     def __repr__(self) -> str:
         # Dropped items are logged with their repr; keep PDF bytes out of the log.
-        shown = {k: (_body_summary(v) if k == "body" else v) for k, v in self.items() if k != "headers"}
+        shown = {k: (_body_summary(v) if k == "body" else v) for k, v in self.items() if k not in ("headers", "images")}
         return f"DocumentItem({shown!r})"
 
 

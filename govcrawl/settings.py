@@ -114,7 +114,7 @@ GOVCRAWL_CHALLENGE_TIMEOUT = 45
 # crawler's thread; a document gets GOVCRAWL_EXTRACT_TIMEOUT seconds; workers are replaced every
 # GOVCRAWL_EXTRACT_MAX_TASKS documents.
 GOVCRAWL_EXTRACT_WORKERS = None
-GOVCRAWL_EXTRACT_TIMEOUT = 120
+GOVCRAWL_EXTRACT_TIMEOUT = 300  # above OCR's own cap per document (GOVCRAWL_OCR_MAX_SECONDS, 120)
 GOVCRAWL_EXTRACT_MAX_TASKS = 200
 
 # Hosts that fail the TLS handshake get one more try with TLS 1.0 and old ciphers (govcrawl/tls.py).

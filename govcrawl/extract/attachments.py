@@ -17,6 +17,7 @@ import re
 import zipfile
 
 from govcrawl.extract.layout import Layout
+from govcrawl.extract.ocr import image_format
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +27,12 @@ ZIP_MAGIC = b"PK\x03\x04"
 
 
 def sniff_kind(body: bytes, content_type: str | None = None, url: str | None = None) -> str:
-    """``pdf``, ``docx``, ``doc``, ``html`` or ``text`` from the bytes first, then the label."""
+    """``pdf``, ``docx``, ``doc``, ``image``, ``html`` or ``text`` from the bytes first, then the label."""
     head = body[:1024].lstrip()
     if head.startswith(PDF_MAGIC) or b"%PDF-" in body[:1024]:
         return "pdf"
+    if image_format(body):
+        return "image"  # a scan or a picture of the tables: read by OCR (ocr.py)
     if body.startswith(ZIP_MAGIC):
         try:
             with zipfile.ZipFile(io.BytesIO(body)) as zf:

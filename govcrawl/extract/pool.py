@@ -46,8 +46,8 @@ def _load(path: str) -> Callable:
     return getattr(importlib.import_module(module), name)
 
 
-def _call(path: str, body: bytes, url: str, headers: dict | None, portal: str | None) -> dict:
-    return _load(path)(body, url, headers, portal=portal)
+def _call(path: str, body: bytes, url: str, headers: dict | None, portal: str | None, extra: dict) -> dict:
+    return _load(path)(body, url, headers, portal=portal, **extra)
 
 
 def plain_headers(headers: Mapping | None) -> dict[str, str] | None:
@@ -124,16 +124,17 @@ class ExtractorPool:
 
     # -- work ------------------------------------------------------------
     async def extract(self, body: bytes, url: str, headers: Mapping | None = None, *,
-                      portal: str | None = None) -> dict:
+                      portal: str | None = None, **extra) -> dict:
+        """The item of one document; ``extra`` goes to the function as is (``images=`` of a 图片版 page)."""
         headers = plain_headers(headers)
         if self.workers == 0:
-            return _call(self.function, body, url, headers, portal)
+            return _call(self.function, body, url, headers, portal, extra)
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.max_pending)
         async with self._slots:
             executor, generation = self._executor_now()
             try:
-                future = executor.submit(_call, self.function, body, url, headers, portal)
+                future = executor.submit(_call, self.function, body, url, headers, portal, extra)
                 return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
             except asyncio.TimeoutError:
                 self._replace(generation, f"{url} took longer than {self.timeout:.0f} s")
@@ -142,12 +143,12 @@ class ExtractorPool:
                 # a worker died (this document, or another one in flight), or the pool was replaced
                 # under us: read this document once more, alone, so that a crash there is its own
                 self._replace(generation, f"a worker died while {url} was being read ({exc!r})")
-            return await self._alone(body, url, headers, portal)
+            return await self._alone(body, url, headers, portal, extra)
 
-    async def _alone(self, body: bytes, url: str, headers: dict | None, portal: str | None) -> dict:
+    async def _alone(self, body: bytes, url: str, headers: dict | None, portal: str | None, extra: dict) -> dict:
         executor = self._new_executor(workers=1)
         try:
-            future = executor.submit(_call, self.function, body, url, headers, portal)
+            future = executor.submit(_call, self.function, body, url, headers, portal, extra)
             return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
         except asyncio.TimeoutError:
             for process in list(getattr(executor, "_processes", {}).values()):

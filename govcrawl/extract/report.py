@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from govcrawl.extract import ocr
 from govcrawl.extract.attachments import layout_from_doc, layout_from_docx, sniff_kind
 from govcrawl.extract.checks import run_checks
 from govcrawl.extract.decode import decode_body
@@ -33,8 +34,7 @@ PROVENANCE_KEYS = (
     "source_url", "referer", "fetched_at", "http_last_modified", "etag", "content_sha256", "encoding",
     "reader", "archive",
 )
-# The reader that read the tables, by document kind (report-schema.md ``provenance.reader``).
-_READERS = {"html": "html", "text": "text", "pdf": "pdf", "docx": "docx", "doc": "doc"}
+OCR_OFF = "OCR is off (GOVCRAWL_OCR=0)"
 
 
 def _content_type(headers: Mapping | None) -> str | None:
@@ -52,16 +52,25 @@ def _content_type(headers: Mapping | None) -> str | None:
 
 def _read_layout(
     body: bytes, kind: str, headers: Mapping | None, url: str | None = None
-) -> tuple[Layout, str | None, str | None, list[str]]:
-    """The layout, the decoded HTML (for <meta>), the text encoding used, and warnings."""
+) -> tuple[Layout, str | None, str | None, list[str], str | None]:
+    """The layout, the decoded HTML (for <meta>), the text encoding used, warnings, and the reader."""
     if kind == "pdf":
-        return layout_from_pdf(body), None, None, []
+        layout = layout_from_pdf(body)
+        if not layout.lines and ocr.enabled() and ocr.pdf_is_scanned(body):
+            scanned = ocr.layout_from_scanned_pdf(body)  # its warnings replace "no text layer"
+            scanned.document_title = layout.document_title
+            return scanned, None, None, [], "ocr"
+        return layout, None, None, [], "pdf"
+    if kind == "image":
+        if not ocr.enabled():
+            return Layout(), None, None, [f"an image: {OCR_OFF}, no tables read"], None
+        return ocr.layout_from_images([body]), None, None, [], "ocr"
     if kind == "docx":
-        return layout_from_docx(body), None, None, []
+        return layout_from_docx(body), None, None, [], "docx"
     if kind == "doc":
-        return layout_from_doc(body), None, None, []
+        return layout_from_doc(body), None, None, [], "doc"
     if kind == "binary":
-        return Layout(), None, None, ["binary file of an unsupported kind (zip but not DOCX?); nothing read"]
+        return Layout(), None, None, ["binary file of an unsupported kind (zip but not DOCX?); nothing read"], None
     decoded = decode_body(body, headers)
     warnings = list(decoded.warnings)
     text = decoded.text
@@ -71,31 +80,43 @@ def _read_layout(
         )
         text = text[:MAX_TEXT_CHARS]
     if kind == "html":
-        return layout_from_html(text), text, decoded.encoding, warnings
+        return layout_from_html(text), text, decoded.encoding, warnings, "html"
     if is_markdown(text, url):
-        return layout_from_markdown(text), None, decoded.encoding, warnings
-    return layout_from_text(text), None, decoded.encoding, warnings
+        return layout_from_markdown(text), None, decoded.encoding, warnings, "text"
+    return layout_from_text(text), None, decoded.encoding, warnings, "text"
 
 
 def extract_document(
-    body: bytes, url: str, headers: Mapping | None = None, *, portal: str | None = None
+    body: bytes, url: str, headers: Mapping | None = None, *, portal: str | None = None,
+    images: Sequence[bytes] = (),
 ) -> dict:
-    """The report item for one document (HTML page, text, PDF, DOCX or DOC)."""
+    """The report item for one document (HTML page, text, PDF, DOCX, DOC or image).
+
+    ``images`` are the pictures in a report page's content area, in page
+    order: when the page's own text holds no tables, they are read by OCR.
+    """
     body = body or b""
     warnings: list[str] = []
     kind = sniff_kind(body, _content_type(headers), url)
     if not body:
         warnings.append("empty document")
     try:
-        layout, html, encoding, read_warnings = _read_layout(body, kind, headers, url)
+        layout, html, encoding, read_warnings, reader = _read_layout(body, kind, headers, url)
     except Exception as exc:  # a reader bug must cost one document, never the crawl
         logger.exception("could not read %s", url)
-        layout, html, encoding, read_warnings = Layout(), None, None, [f"{kind} could not be read: {exc!r}"]
+        layout, html, encoding, read_warnings, reader = Layout(), None, None, [f"{kind} could not be read: {exc!r}"], None
     warnings += read_warnings + layout.warnings
 
     meta = extract_metadata(layout.text, html=html, url=url, document_title=layout.document_title)
     warnings += meta.get("warnings", [])
     result = read_tables(layout.tokens, year=meta.get("year"))
+    if images and not result.tables:
+        if ocr.enabled():
+            pictures = ocr.layout_from_images(list(images))
+            warnings += pictures.warnings
+            result, reader = read_tables(pictures.tokens, year=meta.get("year")), "ocr"
+        else:
+            warnings.append(f"{len(images)} image(s) on the page: {OCR_OFF}, not read")
     warnings += result.warnings
 
     provenance = {key: None for key in PROVENANCE_KEYS}
@@ -104,7 +125,7 @@ def extract_document(
         source_url=url,
         content_sha256=hashlib.sha256(body).hexdigest(),
         encoding=encoding,
-        reader=_READERS.get(kind) if result.tables else None,
+        reader=reader if result.tables else None,
     )
     item = {
         "url": url,

@@ -22,6 +22,11 @@ from govcrawl.items import DocumentItem, ReportItem
 logger = logging.getLogger(__name__)
 
 
+def _pictures(item: DocumentItem) -> dict:
+    """A 图片版 page's pictures, for OCR (only when there are any: the extractor's keyword)."""
+    return {"images": list(item["images"])} if item.get("images") else {}
+
+
 class ExtractPipeline:
     def __init__(self, stats=None, extract_document: Callable | None = None, is_report: Callable | None = None,
                  pool=None):
@@ -42,7 +47,7 @@ class ExtractPipeline:
         settings = crawler.settings
         workers = settings.get("GOVCRAWL_EXTRACT_WORKERS")
         pool = ExtractorPool(None if workers in (None, "") else int(workers),
-                             timeout=settings.getfloat("GOVCRAWL_EXTRACT_TIMEOUT", 120),
+                             timeout=settings.getfloat("GOVCRAWL_EXTRACT_TIMEOUT", 300),
                              max_tasks_per_child=settings.getint("GOVCRAWL_EXTRACT_MAX_TASKS", 200),
                              stats=crawler.stats)
         return cls(crawler.stats, pool=pool)
@@ -50,11 +55,6 @@ class ExtractPipeline:
     def close_spider(self) -> None:
         if self.pool is not None:
             self.pool.close()
-
-    async def _extract(self, body: bytes, url: str, headers, portal):
-        if self.pool is None:
-            return self.extract_document(body, url, headers, portal=portal)
-        return await self.pool.extract(body, url, headers, portal=portal)
 
     def _inc(self, key: str) -> None:
         if self.stats is not None:
@@ -64,7 +64,11 @@ class ExtractPipeline:
         if not isinstance(item, DocumentItem):
             return item
         source_url = item.get("source_url") or item["url"]
-        report = await self._extract(item.get("body") or b"", source_url, item.get("headers"), item.get("portal"))
+        body, headers, portal = item.get("body") or b"", item.get("headers"), item.get("portal")
+        if self.pool is None:
+            report = self.extract_document(body, source_url, headers, portal=portal, **_pictures(item))
+        else:
+            report = await self.pool.extract(body, source_url, headers, portal=portal, **_pictures(item))
         return self._report_item(item, report, source_url)
 
     def process_document(self, item):
@@ -73,7 +77,7 @@ class ExtractPipeline:
             return item
         source_url = item.get("source_url") or item["url"]
         report = self.extract_document(item.get("body") or b"", source_url, item.get("headers"),
-                                       portal=item.get("portal"))
+                                       portal=item.get("portal"), **_pictures(item))
         return self._report_item(item, report, source_url)
 
     def _report_item(self, item: DocumentItem, report: dict, source_url: str) -> ReportItem:
@@ -89,5 +93,5 @@ class ExtractPipeline:
         report["url"] = item["url"]
         report["portal"] = item.get("portal")
         report.setdefault("provenance", {})["source_url"] = source_url
-        document = DocumentItem({k: v for k, v in item.items() if k != "body"})
+        document = DocumentItem({k: v for k, v in item.items() if k not in ("body", "images")})
         return ReportItem(report, document=document)

@@ -64,6 +64,7 @@ from govcrawl.discovery import (
 )
 from govcrawl import browser as browser_scope
 from govcrawl import tls
+from govcrawl.extract.ocr import enabled as ocr_enabled
 from govcrawl.items import DocumentItem, utc_timestamp
 from govcrawl.portal_list import (
     Portal,
@@ -72,6 +73,7 @@ from govcrawl.portal_list import (
     portal_list_error_without_traceback,
     portals_from_urls,
 )
+from govcrawl.report_images import content_image_urls
 
 REPORT_PRIORITY = 100  # reports before more list pages: results arrive early, and a capped crawl keeps them
 MAX_ATTACHMENTS_PER_REPORT = 3
@@ -599,7 +601,7 @@ class PortalsSpider(scrapy.Spider):
                     attachments.append((link.url, "attachment" if attachment_format(link.url) else "download"))
         attachments.sort(key=lambda pair: pair[1] != "attachment")
         if not attachments:
-            yield self._document(response, kind="report")
+            yield from self._report_with_images(response)
             return
         for url, kind in attachments[:MAX_ATTACHMENTS_PER_REPORT]:
             request = self._report_request(url, portal, response.meta.get("referer_list") or response.url,
@@ -608,6 +610,40 @@ class PortalsSpider(scrapy.Spider):
             request.meta["report_page"] = response.url
             request.meta["govcrawl_download"] = kind == "download"
             yield request
+
+    def _report_with_images(self, response: TextResponse):
+        """A report page (by its title) whose tables are pictures: fetch them one by one, then the item."""
+        document = self._document(response, kind="report")
+        urls = []
+        if ocr_enabled() and is_report_title(
+                self._page_title(response) or response.meta.get("title_hint")):
+            urls = content_image_urls(response, self.settings.getint("GOVCRAWL_OCR_MAX_IMAGES", 20))
+        if not urls:
+            yield document
+            return
+        self.crawler.stats.inc_value("govcrawl/ocr/image_pages")
+        yield self._image_request(document, urls, [])
+
+    def _image_request(self, document: DocumentItem, urls: list[str], images: list[bytes]) -> Request:
+        meta = {"govcrawl_document": document, "govcrawl_images": (urls, images), "portal": document["portal"],
+                "download_maxsize": self.settings.getint("GOVCRAWL_OCR_IMAGE_MAXSIZE", 10 * 1024 * 1024)}
+        return Request(urls[len(images)], callback=self.parse_report_image, errback=self.parse_report_image,
+                       meta=meta, priority=REPORT_PRIORITY, dont_filter=True)
+
+    def parse_report_image(self, response_or_failure):
+        """One picture of a report page arrived (or failed): the next one, or the page's item with all of them."""
+        failed = not isinstance(response_or_failure, Response)
+        meta = response_or_failure.request.meta if failed else response_or_failure.meta
+        urls, images = meta["govcrawl_images"]
+        body = b"" if failed else response_or_failure.body
+        images = images + [body]  # a failed picture is an empty slot: the chain counts it, the item leaves it out
+        self.crawler.stats.inc_value("govcrawl/ocr/images_failed" if failed else "govcrawl/ocr/images")
+        document = meta["govcrawl_document"]
+        if len(images) < len(urls):
+            yield self._image_request(document, urls, images)
+            return
+        document["images"] = [image for image in images if image]
+        yield document
 
     def parse_attachment(self, response: Response):
         """A PDF/DOC/DOCX/WPS: the item names the report page that linked it, if any.
