@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from govcrawl.demo import render
-from govcrawl.demo.site import _placed
+from govcrawl.demo.render import place
 from govcrawl.extract import template as T
 
 # Noto Sans CJK SC is index 2 of the .ttc; WenQuanYi Zen Hei index 0.
@@ -81,7 +81,7 @@ def _wrap(text: str, font, width: float) -> list[str]:
 
 def _layout_table(grid, widths: list[float], font, pad: int):
     """Cells with pixel geometry: [(row, col, rowspan, colspan, text, lines)], column x's, row heights."""
-    placed, n_rows, n_cols = _placed(grid)
+    placed, n_rows, n_cols = place(grid)
     xs = [0.0]
     for w in widths[:n_cols]:
         xs.append(xs[-1] + w)
