@@ -27,9 +27,10 @@ def crawler(**settings):
     return crawler
 
 
-def retry_middleware(**settings):
+def sleeping_middleware(cls, **settings):
+    """A middleware that waits through ``sleep``, with a sleep that only notes how long it would wait."""
     c = crawler(**settings)
-    middleware = BackoffRetryMiddleware.from_crawler(c)
+    middleware = cls.from_crawler(c)
     slept = []
 
     async def fake_sleep(seconds):
@@ -37,6 +38,10 @@ def retry_middleware(**settings):
 
     middleware.sleep = fake_sleep
     return middleware, slept, c
+
+
+def retry_middleware(**settings):
+    return sleeping_middleware(BackoffRetryMiddleware, **settings)
 
 
 def test_backoff_delay_doubles_and_caps():
@@ -98,15 +103,7 @@ CHALLENGE = b"<html><script>document.cookie='__jsl_clearance=1';location.href=lo
 
 
 def challenge_middleware(**settings):
-    c = crawler(**settings)
-    middleware = ChallengePageMiddleware.from_crawler(c)
-    slept = []
-
-    async def fake_sleep(seconds):
-        slept.append(seconds)
-
-    middleware.sleep = fake_sleep
-    return middleware, slept, c
+    return sleeping_middleware(ChallengePageMiddleware, **settings)
 
 
 def test_challenge_is_asked_again_with_backoff_then_ignored_and_counted():

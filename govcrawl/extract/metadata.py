@@ -21,7 +21,7 @@ import re
 from collections import Counter
 from datetime import date
 
-from govcrawl.extract.textfix import repair_text
+from govcrawl.extract.textfix import SPACE_NEXT_TO_CJK, repair_text
 
 PROVENANCE_KEYS = ("index_no", "publisher", "doc_no", "category", "created_date", "published_date")
 
@@ -94,8 +94,6 @@ _STATS_PERIOD = re.compile(r"统计(?:期限|时限|区间|时间|期间)[^0-9\n
 _QUOTED = re.compile(r"《[^《》\n]{0,80}》|〔[^〔〕\n]{0,10}〕|\[[^\[\]\n]{0,10}\]")
 _BODY_YEAR = re.compile(r"((?:19|20)\d{2})[ \t]*年(?![ \t]*\d{1,2}[ \t]*月)")
 
-_CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
-_SPACE_NEXT_TO_CJK = re.compile(rf"(?<=[{_CJK}])[ \t]+|[ \t]+(?=[{_CJK}])")
 
 _META_TAG = re.compile(r"<meta\b([^>]*)>", re.I)
 _ATTR = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
@@ -118,7 +116,7 @@ def _clean_title(title: str | None) -> str | None:
     if not title:
         return None
     title = " ".join(title.split())
-    title = _SPACE_NEXT_TO_CJK.sub("", title).strip()
+    title = SPACE_NEXT_TO_CJK.sub("", title).strip()
     return title or None
 
 
@@ -240,7 +238,7 @@ def _report_title(value: str | None) -> str | None:
         return None
     value = _MARKDOWN_MARKS.sub("", value)
     for part in (value, *_TITLE_SEPARATORS.split(value)):
-        stripped = _SPACE_NEXT_TO_CJK.sub("", part.strip())
+        stripped = SPACE_NEXT_TO_CJK.sub("", part.strip())
         m = _TITLE_LINE.match(stripped)
         if m and len(stripped) <= 80:
             return _clean_title(m.group(0))
@@ -250,7 +248,7 @@ def _report_title(value: str | None) -> str | None:
 def _title_from_lines(lines: list[str]) -> str | None:
     for i, line in enumerate(lines[:_TITLE_SCAN_LINES]):
         # PDFs space out titles and numbers: "2023 年", "政 府 信 息".
-        stripped = _SPACE_NEXT_TO_CJK.sub("", _MARKDOWN_MARKS.sub("", line).strip())
+        stripped = SPACE_NEXT_TO_CJK.sub("", _MARKDOWN_MARKS.sub("", line).strip())
         m = _TITLE_LINE.match(stripped)
         if not m or len(stripped) > 80:
             continue

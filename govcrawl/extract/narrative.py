@@ -15,12 +15,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from govcrawl.extract.textfix import SPACE_NEXT_TO_CJK
+
 # What each figure is, as the spec names it (checks.py maps these to table cells).
 NEW_REQUESTS, HANDLED, CARRIED_FORWARD, REVIEWS, LAWSUITS = (
     "new_requests", "total_handled", "carried_forward", "review", "litigation")
 
-_CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
-_SPACE_NEXT_TO_CJK = re.compile(rf"(?<=[{_CJK}])[ \t]+|[ \t]+(?=[{_CJK}])")
 _CLAUSE_END = re.compile(r"[，,：:（(）)]")
 _FIGURE = re.compile(r"(?<![\d.])(?<!\d,)(\d{1,3}(?:,\d{3})+|\d{1,7})(?:件|条|起|宗|例)")
 # A year the sentence is about; a date ("2024年1月20日") only says when something happened.
@@ -66,7 +66,7 @@ _SENTENCE_END = re.compile(r"[。！？!?；;\n]")
 def _sentences(text: str) -> list[str]:
     """The sentences that may state a figure, spaces next to Chinese removed ("21 件" → "21件")."""
     joined = _WRAPPED_LINE_BREAK.sub("", "\n".join(ln.strip() for ln in text.splitlines()))
-    return [_SPACE_NEXT_TO_CJK.sub("", s) for s in _SENTENCE_END.split(joined) if _RELEVANT.search(s)]
+    return [SPACE_NEXT_TO_CJK.sub("", s) for s in _SENTENCE_END.split(joined) if _RELEVANT.search(s)]
 
 
 def _kind(before: str, after: str, sentence: str) -> str | None:

@@ -112,6 +112,11 @@ def repair_text(text: str) -> str:
     return normalize(to_simplified(strip_pinyin(text)))
 
 
+_CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
+# Spaces that PDF and Word copies put between Chinese characters ("政 府 信 息"), not between words.
+SPACE_NEXT_TO_CJK = re.compile(rf"(?<=[{_CJK}])[ \t]+|[ \t]+(?=[{_CJK}])")
+
+
 def squash(text: str) -> str:
     """Remove all whitespace of every kind, for label matching."""
     return _ANY_SPACE.sub("", text)
