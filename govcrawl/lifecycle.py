@@ -204,8 +204,8 @@ def lifecycle_store(state: CrawlState) -> LifecycleStore:
 
 def summary_of(item: Any) -> dict:
     """What a later removal line repeats of the copy that reached the feed."""
-    data = ItemAdapter(item).asdict()
-    return {key: data.get(key) for key in SUMMARY_KEYS}
+    adapter = ItemAdapter(item)  # only these keys: converting the whole item (its tables) is costly
+    return {key: adapter.get(key) for key in SUMMARY_KEYS}
 
 
 def removal_item(summary: dict | None, key: str, reason: str, checked_at: str,

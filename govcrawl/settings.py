@@ -115,7 +115,7 @@ GOVCRAWL_CHALLENGE_TIMEOUT = 45
 # GOVCRAWL_EXTRACT_MAX_TASKS documents.
 GOVCRAWL_EXTRACT_WORKERS = None
 GOVCRAWL_EXTRACT_TIMEOUT = 300  # above OCR's own cap per document (GOVCRAWL_OCR_MAX_SECONDS, 120)
-GOVCRAWL_EXTRACT_MAX_TASKS = 200
+GOVCRAWL_EXTRACT_MAX_TASKS = 500
 
 # Hosts that fail the TLS handshake get one more try with TLS 1.0 and old ciphers (govcrawl/tls.py).
 DOWNLOADER_CLIENTCONTEXTFACTORY = "govcrawl.tls.LegacyTolerantContextFactory"
@@ -138,10 +138,11 @@ FEED_EXPORT_ENCODING = "utf-8"
 
 # --- JavaScript-only list pages (scrapy-playwright, Debian's Chromium) ------
 # Every request goes through this handler, but only requests with meta["playwright"]=True
-# use the browser, and Chromium is launched on the first such request, not before.
+# use the browser; Playwright's driver and Chromium start at the first such request, not before
+# (govcrawl/handlers.py: most crawls never render a page).
 DOWNLOAD_HANDLERS = {
-    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
-    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "http": "govcrawl.handlers.LazyPlaywrightDownloadHandler",
+    "https": "govcrawl.handlers.LazyPlaywrightDownloadHandler",
 }
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 PLAYWRIGHT_BROWSER_TYPE = "chromium"

@@ -48,7 +48,7 @@ class ExtractPipeline:
         workers = settings.get("GOVCRAWL_EXTRACT_WORKERS")
         pool = ExtractorPool(None if workers in (None, "") else int(workers),
                              timeout=settings.getfloat("GOVCRAWL_EXTRACT_TIMEOUT", 300),
-                             max_tasks_per_child=settings.getint("GOVCRAWL_EXTRACT_MAX_TASKS", 200),
+                             max_tasks_per_child=settings.getint("GOVCRAWL_EXTRACT_MAX_TASKS", 500),
                              stats=crawler.stats)
         return cls(crawler.stats, pool=pool)
 

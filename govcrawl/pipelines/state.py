@@ -68,7 +68,9 @@ def report_aliases(item: Any) -> list[str]:
 
 def report_hash(item: Any) -> str:
     """Hash of what the report says, not of how it was fetched."""
-    data = {k: v for k, v in ItemAdapter(item).asdict().items() if k not in VOLATILE_TOP}
+    # The item is a plain dict (ReportItem): no ItemAdapter.asdict(), whose walk over every table cell
+    # cost more than the rest of the pipeline together.
+    data = {k: v for k, v in ItemAdapter(item).items() if k not in VOLATILE_TOP}
     provenance = data.get("provenance")
     if isinstance(provenance, dict):
         data["provenance"] = {k: v for k, v in provenance.items() if k not in VOLATILE_PROVENANCE}

@@ -85,13 +85,15 @@ _HEADINGS = ("//h1 | //h2 | //h3 | //*[contains(@class,'position') or contains(@
              "contains(@class,'location') or contains(@class,'dqwz') or contains(@id,'position') or "
              "contains(@class,'lmmc') or contains(@class,'column-name') or contains(@class,'col-title') or "
              "contains(@class,'current')]")
+_TABLE_HTML = re.compile(r"<table\b.*?</table\s*>", re.I | re.S)
+_TAG = re.compile(r"<[^>]*>")
 _TEXT = ".//text()[not(ancestor::rt or ancestor::rp or ancestor::rtc or ancestor::script or ancestor::style)]"
 
 
 def browser_executable(settings) -> str | None:
     """The Chromium the playwright handler will launch, or None when there is none to use."""
     handlers = settings.getdict("DOWNLOAD_HANDLERS")
-    if not any("scrapy_playwright" in str(handlers.get(scheme, "")) for scheme in ("http", "https")):
+    if not any(re.search(r"scrapy_playwright|Playwright", str(handlers.get(scheme, ""))) for scheme in ("http", "https")):
         return None
     path = (settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS") or {}).get("executable_path")
     if path and os.path.isfile(path) and os.access(path, os.X_OK):
@@ -331,7 +333,16 @@ class PortalsSpider(scrapy.Spider):
 
     @staticmethod
     def _table_text(response: TextResponse) -> str:
-        return " ".join(response.xpath("//table//text()").getall()) if is_markup(response) else ""
+        """The text inside the page's ``<table>``s, without building a DOM.
+
+        Deciding whether a report page holds its tables happens on every report
+        page; a full parse for it cost more than the rest of the spider (the
+        extractor parses the page properly, in its worker).
+        """
+        if not isinstance(response, TextResponse):
+            return ""
+        tables = _TABLE_HTML.findall(response.text)
+        return _TAG.sub(" ", " ".join(tables)) if tables else ""
 
     def parse_page(self, response: Response):
         """An entry or list page: follow report links, list links and the list's other pages."""
