@@ -16,7 +16,7 @@ from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
 
 class LazyPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
-    _lazy_lock: asyncio.Lock | None = None
+    _launching: asyncio.Future | None = None
 
     async def _maybe_launch_in_thread(self) -> None:
         return None  # not at engine start: at the first page that needs the browser
@@ -25,10 +25,8 @@ class LazyPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
         return None
 
     async def _download_request(self, request, spider=None):
-        if getattr(self, "browser_provider", None) is None:
-            if self._lazy_lock is None:
-                self._lazy_lock = asyncio.Lock()
-            async with self._lazy_lock:
-                if getattr(self, "browser_provider", None) is None:
-                    await self._launch()
+        # Every render waits for the one launch: pages rendered at once must not find a driver half started.
+        if self._launching is None:
+            self._launching = asyncio.ensure_future(self._launch())
+        await asyncio.shield(self._launching)
         return await super()._download_request(request, spider)
