@@ -206,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", help="where built webs are kept (default: $TMPDIR/govcrawl-bench-webs)")
     parser.add_argument("--no-cache", action="store_true", help="build the web in memory, keep nothing")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (JSONL, logs)")
+    parser.add_argument("--workers", type=int, help="GOVCRAWL_EXTRACT_WORKERS for the govcrawl crawl (default: its own)")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(REPO))
@@ -238,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = dict(local_settings(args.concurrency), GOVCRAWL_STATE_PATH=str(tmp / "state.sqlite3"),
                         GOVCRAWL_LEDGER_PATH=str(tmp / "ledger.csv"),
                         GOVCRAWL_ARCHIVE_DIR=str(tmp / "archive"))
+        if args.workers is not None:
+            settings["GOVCRAWL_EXTRACT_WORKERS"] = str(args.workers)
         cmd = [sys.executable, "-m", "scrapy", "crawl", "portals", "-a", f"portals={csv_path}", "-O", str(out),
                *settings_args(settings)]
         run = run_measured(cmd, cwd=REPO, env=dict(os.environ), log_dir=tmp)
