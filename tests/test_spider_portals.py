@@ -190,6 +190,7 @@ def test_report_list_with_nav_links_and_an_empty_list_is_rendered(url, body, why
     out = list(s.parse_page(response_for(s, url, body)))
     rendered = [r for r in out if r.meta.get("playwright")]
     assert len(rendered) == 1 and rendered[0].url == url and rendered[0].dont_filter
+    assert rendered[0].meta["download_timeout"] >= 60  # not a plain list page's GOVCRAWL_PAGE_TIMEOUT
     assert any(why in record.getMessage() and "rendering" in record.getMessage() for record in caplog.records)
     assert s.crawler.stats.get_value("govcrawl/portal/www.changzhou.gov.cn/renders") == 1
 

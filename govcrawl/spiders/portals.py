@@ -260,6 +260,9 @@ class PortalsSpider(scrapy.Spider):
                 return None
             meta["playwright"] = True
             meta["playwright_page_goto_kwargs"] = {"wait_until": "networkidle"}
+            # a page that runs its scripts until the network is quiet needs more than a plain page's timeout
+            meta["download_timeout"] = max(self.page_timeout, self.crawler.settings.getfloat(
+                "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", 60000) / 1000)
         if request is not None:
             return request.replace(callback=self.parse_page, errback=self.on_error, meta={**request.meta, **meta},
                                    priority=priority, dont_filter=dont_filter)
