@@ -282,9 +282,14 @@ def link_score(url: str, text: str | None, *, in_report_list: bool = False) -> i
         if pattern.search(path):
             score += weight
             break
-    if in_report_list and _YEAR_ONLY.match(flat):
+    if in_report_list and is_year_link(flat):
         score += 6
     return score
+
+
+def is_year_link(text: str | None) -> bool:
+    """``2023年度``: on a report list, a per-year sub-list."""
+    return bool(_YEAR_ONLY.match(text or ""))
 
 
 _LIST_WORDS = re.compile(r"年度报告|年报|工作报告")
@@ -309,11 +314,6 @@ def report_list_evidence(url: str, *, title: str | None = None, headings: tuple[
             if flat and _LIST_WORDS.search(flat) and not is_look_alike(flat) and not is_report_title(flat):
                 return f"{where} ({clean_text(text)[:60]})"
     return None
-
-
-def is_report_list_context(url: str, title: str | None) -> bool:
-    """Is this page (by URL or title) a list of annual reports?"""
-    return report_list_evidence(url, title=title) is not None
 
 
 # Link texts that name a download, not a document: the report page's attachment link.

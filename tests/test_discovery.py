@@ -13,7 +13,6 @@ from govcrawl.discovery import (
     has_report_tables,
     is_document_body,
     is_look_alike,
-    is_report_list_context,
     is_download_link,
     is_report_title,
     is_truncated_report_title,
@@ -119,10 +118,10 @@ def test_year_links_count_only_inside_a_report_list():
 
 
 def test_report_list_context():
-    assert is_report_list_context("http://a.gov.cn/zfxxgk/ndbg/index.html", "")
-    assert is_report_list_context("http://a.gov.cn/col/col1/index.html", "政府信息公开年报_某市")
-    assert not is_report_list_context("http://a.gov.cn/col/col1/index.html", "年报解读")
-    assert not is_report_list_context("http://a.gov.cn/", "某市人民政府")
+    assert report_list_evidence("http://a.gov.cn/zfxxgk/ndbg/index.html", title="")
+    assert report_list_evidence("http://a.gov.cn/col/col1/index.html", title="政府信息公开年报_某市")
+    assert report_list_evidence("http://a.gov.cn/col/col1/index.html", title="年报解读") is None
+    assert report_list_evidence("http://a.gov.cn/", title="某市人民政府") is None
 
 
 def test_lookalike_fixture_links():

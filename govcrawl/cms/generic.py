@@ -15,6 +15,8 @@ from scrapy import Request
 from scrapy.http import Response, TextResponse
 from scrapy.link import Link
 
+from govcrawl.discovery import attachment_format
+
 NEXT_WORDS = ("下一页", "下页", "后一页", "下一頁", "Next", "next", ">", "›", "»")
 LAST_WORDS = ("尾页", "末页", "最后一页", "尾頁", "Last", "last", ">>", "»|")
 # Page number in a URL: ?page=3, &pageNo=3, index_3.html, list_3.shtml, /page/3
@@ -77,7 +79,7 @@ def unwrap_viewer(url: str) -> str:
     if not parts.query:
         return url
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if _VIEWER_PARAM.match(key) and re.search(r"\.(?:pdf|docx?|wps)(?:$|[?#])", value, re.I):
+        if _VIEWER_PARAM.match(key) and attachment_format(urljoin(url, value)):
             return urljoin(url, value)
     return url
 

@@ -57,6 +57,7 @@ from govcrawl.discovery import (
     is_look_alike,
     is_report_title,
     is_truncated_report_title,
+    is_year_link,
     has_repeating_path,
     link_score,
     report_list_evidence,
@@ -79,7 +80,6 @@ REPORT_PRIORITY = 100  # reports before more list pages: results arrive early, a
 MAX_ATTACHMENTS_PER_REPORT = 3
 SUMMARY_COUNTERS = ("pages", "reports", "checks_failed", "errors")
 JS_SHELL_MAX_LINKS = 10  # a start page with fewer <a> than this may be filled by JavaScript
-_YEAR_LINK = re.compile(r"^\s*(?:19|20)\d{2}\s*年?度?\s*$")
 # Where a page says what it is: headings and the breadcrumb (当前位置：首页 > 政府信息公开 > 年报).
 _HEADINGS = ("//h1 | //h2 | //h3 | //*[contains(@class,'position') or contains(@class,'crumb') or "
              "contains(@class,'location') or contains(@class,'dqwz') or contains(@id,'position') or "
@@ -402,7 +402,7 @@ class PortalsSpider(scrapy.Spider):
                                                  extra_meta={"link_text": text})
                     if request is not None:
                         followed += 1
-                        if in_report_list and (_YEAR_LINK.match(text) or report_list_evidence(link.url, link_text=text)):
+                        if in_report_list and (is_year_link(text) or report_list_evidence(link.url, link_text=text)):
                             leads += 1  # a per-year or 年报 sub-list: the reports are one level down
                         yield request
 
