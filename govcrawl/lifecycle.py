@@ -285,8 +285,8 @@ class ReportLifecycle:
             if response.status in (200, 304):
                 self.store.note_present(key)
             return
-        if any(url != original and url not in self.missing_urls for url in self.state.urls_of_report(key)
-               if self.state.get_url(url) and self.state.get_url(url).kind == "report"):
+        if any(url != original and url not in self.missing_urls and (other := self.state.get_url(url)) is not None
+               and other.kind == "report" for url in self.state.urls_of_report(key)):
             # the same report is known under another address (it moved): not gone
             self.missing_urls.add(original)
             self.stats.inc_value("govcrawl/lifecycle/moved")

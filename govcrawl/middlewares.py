@@ -161,21 +161,19 @@ class ChallengePageMiddleware(_CountingMiddleware):
     Per portal: ``challenges``, ``challenge_passed``, ``challenge_failed``.
     """
 
-    def __init__(self, stats=None, crawler=None, sleep=reactor_sleep):
-        super().__init__(stats)
+    def __init__(self, crawler, sleep=reactor_sleep):
+        super().__init__(crawler.stats)
         self.crawler = crawler
         self.sleep = sleep
-        settings = crawler.settings if crawler is not None else {}
-        get = (lambda name, default, kind: getattr(settings, kind)(name, default)) if crawler is not None else (
-            lambda name, default, kind: default)
-        self.retries = get("GOVCRAWL_CHALLENGE_RETRIES", 2, "getint")
-        self.timeout = get("GOVCRAWL_CHALLENGE_TIMEOUT", 45.0, "getfloat")
-        self.backoff_base = get("GOVCRAWL_RETRY_BACKOFF_BASE", 1.0, "getfloat")
-        self.backoff_max = get("GOVCRAWL_RETRY_BACKOFF_MAX", 60.0, "getfloat")
+        settings = crawler.settings
+        self.retries = settings.getint("GOVCRAWL_CHALLENGE_RETRIES", 2)
+        self.timeout = settings.getfloat("GOVCRAWL_CHALLENGE_TIMEOUT", 45.0)
+        self.backoff_base = settings.getfloat("GOVCRAWL_RETRY_BACKOFF_BASE", 1.0)
+        self.backoff_max = settings.getfloat("GOVCRAWL_RETRY_BACKOFF_MAX", 60.0)
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler.stats, crawler)
+        return cls(crawler)
 
     def _inc(self, request: Request, counter: str) -> None:
         if self.stats is None:
