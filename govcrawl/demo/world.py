@@ -200,6 +200,9 @@ class _Builder:
         self.column = (self.gk + self.rng.choice(["ndbg/", "gknb/", "xxgknb/"]) if self.looks["column"] == "named"
                        else f"/col/c{self.rng.randint(100, 999)}/")
         self.column_name = self.rng.choice(COLUMN_NAMES)
+        if self.looks["family"] == "hanweb":  # Hanweb names a column by its id: /col/col1234/index.html
+            self.hanweb_ids = self.rng.randint(1000, 9999), self.rng.randint(10000, 99999)
+            self.column = f"/col/col{self.hanweb_ids[0]}/"
         self.serial = 1000
 
     # -- plumbing ------------------------------------------------------
@@ -421,15 +424,12 @@ class _Builder:
             self.page(path, title, f"<h2>{title}</h2><p>暂无信息</p>")
 
     def gk_index(self) -> None:
-        column_href = self.column + ("index" if self.looks["family"] != "gkmlpt" else "")
         if self.looks["family"] == "gkmlpt":
             column_href = "/gkmlpt/index"
-        elif self.looks["family"] == "generic_next" and not (
-                self.looks["year_columns"] and self.looks["family"] in YEAR_COLUMN_FAMILIES):
+        elif self.looks["family"] == "generic_next" and not self.looks["year_columns"]:
             column_href = self.column + "list.jsp?page=1"
         else:
             column_href = self.column + "index.html"
-        self.column_href = column_href
         side = [(self.gk + "zn/index.html", "政府信息公开指南"), (self.gk + "zd/index.html", "政府信息公开制度"),
                 (self.gk + "fdzdgknr/index.html", "法定主动公开内容"), (column_href, self.column_name),
                 (self.gk + "ysqgk/index.html", "依申请公开"), ("/zcjd/index.html", "政策解读")]
@@ -500,11 +500,8 @@ class _Builder:
                       f"</head><body>{self._lis(frame, entries)}</body></html>")
 
     def list_hanweb(self, entries: list[dict]) -> None:
-        columnid, unitid = self.rng.randint(1000, 9999), self.rng.randint(10000, 99999)
-        self.column = f"/col/col{columnid}/"
+        columnid, unitid = self.hanweb_ids
         path = self.column + "index.html"
-        self.world.parents[path] = self.world.parents.pop(self.column_href, [self.gk + "index.html"])
-        self._relink_column(path)
         records = [hanweb_record(e["href"], self.script.text(e["title"]), e["date"]) for e in entries]
         if self.looks["link_style"] != "plain":
             records = [self.script.page(self.anchor(e["href"], e["title"], e["date"])) for e in entries]
@@ -521,15 +518,6 @@ class _Builder:
                 f"path:'/',columnid:{columnid},sourceContentType:1,unitid:{unitid},permissiontype:0}}}});}});</script>")
         self._column_page(path, body)
         self.site.add_jpage(columnid, records)
-
-    def _relink_column(self, path: str) -> None:
-        """The column moved (Hanweb names it by id): point the gk index at the new path."""
-        gk_path = self.gk + "index.html"
-        side = [(self.gk + "zn/index.html", "政府信息公开指南"), (path, self.column_name),
-                (self.gk + "ysqgk/index.html", "依申请公开"), ("/zcjd/index.html", "政策解读")]
-        self.link(gk_path, path)
-        self.page(gk_path, f"政府信息公开_{self.city}人民政府",
-                  '<div class="gk_nav"><ul>' + _lis(side) + "</ul></div>", breadcrumb="政府信息公开")
 
     def list_gkmlpt(self, entries: list[dict]) -> None:
         node = self.rng.randint(100, 999)
