@@ -66,9 +66,11 @@ GOVCRAWL_FIELDS = {  # WARC header → DocumentItem field
 
 
 def header_pairs(headers: Any) -> list[tuple[bytes, bytes]]:
-    """Scrapy ``Headers`` or a plain mapping as (name, value) byte pairs, one per value."""
+    """Scrapy ``Headers``, a plain mapping or (name, value) pairs as (name, value) byte pairs, one per value."""
     if not headers:
         return []
+    if isinstance(headers, (list, tuple)):
+        return [(_bytes(name), _bytes(value)) for name, value in headers]
     pairs = []
     for name, values in headers.items():
         if not isinstance(values, (list, tuple)):
@@ -158,6 +160,50 @@ def bare_record_id(record_id: str) -> str:
     return record_id.strip().lstrip("<").rstrip(">")
 
 
+def _serialize(build) -> tuple[list[Any], bytes]:
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=True, warc_version="1.1")
+    records = build(writer)
+    for record in records:
+        writer.write_record(record)
+    return records, buffer.getvalue()
+
+
+def archive_facts(facts: Mapping[str, Any] | None) -> dict[str, str]:
+    """The ``Govcrawl-*`` WARC headers of a DocumentItem (or any mapping of its fields)."""
+    return {name: _one_line(facts[key]) for name, key in GOVCRAWL_FIELDS.items() if facts and facts.get(key)}
+
+
+def document_records(*, url: str, body: bytes, status: int = 200, headers: Any = None,
+                     fetched_at: str | None = None, referer: str | None = None,
+                     facts: Mapping[str, str] | None = None,
+                     request_headers: Iterable[tuple[str, str]] = ()) -> tuple[bytes, str]:
+    """One document's response and request records, gzipped, ready to append; and the response's record id.
+
+    A pure function of its arguments (no file, no writer state), so the crawl builds records
+    in its extraction workers and only appends the bytes (``ArchiveWriter.append``).
+    ``facts`` are ``archive_facts(item)``.
+    """
+    date = warc_date(fetched_at)
+
+    def build(writer: WARCWriter) -> list[Any]:
+        payload = body or b""
+        response = writer.create_warc_record(
+            url, "response", payload=io.BytesIO(payload), length=len(payload),
+            http_headers=_RawHttpHead(http_response_head(status, headers, len(payload))),
+            warc_headers_dict={"WARC-Date": date, **(facts or {})})
+        request_head = http_request_head(url, [*request_headers, ("Referer", referer or "")])
+        request = writer.create_warc_record(
+            url, "request", payload=io.BytesIO(b""), length=0,
+            http_headers=_RawHttpHead(request_head, is_http_request=True),
+            warc_headers_dict={"WARC-Date": date, "Govcrawl-Request": "rebuilt",
+                               "WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID")})
+        return [response, request]
+
+    (response, _request), data = _serialize(build)
+    return data, bare_record_id(response.rec_headers.get_header("WARC-Record-ID"))
+
+
 class ArchiveWriter:
     """Appends documents to rotating ``.warc.gz`` files in one directory."""
 
@@ -193,45 +239,37 @@ class ArchiveWriter:
 
     def _write(self, build) -> list[Any]:
         """Build records into memory, then write them to the file in one go and flush."""
-        buffer = io.BytesIO()
-        writer = WARCWriter(buffer, gzip=True, warc_version="1.1")
-        records = build(writer)
-        for record in records:
-            writer.write_record(record)
-        data = buffer.getvalue()
+        records, data = _serialize(build)
+        self.append(data)
+        return records
+
+    def append(self, data: bytes) -> None:
+        """Append already gzipped records (``document_records``) to the current file, rotating first if full."""
+        if self.file is None or self.file.tell() >= self.max_bytes:
+            self._open_next()
         assert self.file is not None
         self.file.write(data)
         self.file.flush()
         self.bytes_written += len(data)
-        return records
+
+    @property
+    def current_name(self) -> str:
+        """The file the next ``append`` goes to (opened now if need be)."""
+        if self.file is None or self.file.tell() >= self.max_bytes:
+            self._open_next()
+        assert self.path is not None
+        return self.path.name
 
     def write(self, *, url: str, body: bytes, status: int = 200, headers: Any = None,
               fetched_at: str | None = None, referer: str | None = None,
               facts: Mapping[str, Any] | None = None) -> ArchiveRef:
         """Archive one downloaded document; returns the pointer for ``provenance.archive``."""
-        if self.file is None or self.file.tell() >= self.max_bytes:
-            self._open_next()
-        assert self.path is not None
-        date = warc_date(fetched_at)
-        own = {name: _one_line(facts[key]) for name, key in GOVCRAWL_FIELDS.items()
-               if facts and facts.get(key)}
-
-        def build(writer: WARCWriter) -> list[Any]:
-            payload = body or b""
-            response = writer.create_warc_record(
-                url, "response", payload=io.BytesIO(payload), length=len(payload),
-                http_headers=_RawHttpHead(http_response_head(status, headers, len(payload))),
-                warc_headers_dict={"WARC-Date": date, **own})
-            request_head = http_request_head(url, [*self.request_headers, ("Referer", referer or "")])
-            request = writer.create_warc_record(
-                url, "request", payload=io.BytesIO(b""), length=0,
-                http_headers=_RawHttpHead(request_head, is_http_request=True),
-                warc_headers_dict={"WARC-Date": date, "Govcrawl-Request": "rebuilt",
-                                   "WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID")})
-            return [response, request]
-
-        response, _request = self._write(build)
-        return ArchiveRef(self.path.name, bare_record_id(response.rec_headers.get_header("WARC-Record-ID")))
+        data, record_id = document_records(url=url, body=body, status=status, headers=headers,
+                                           fetched_at=fetched_at, referer=referer, facts=archive_facts(facts),
+                                           request_headers=self.request_headers)
+        name = self.current_name
+        self.append(data)
+        return ArchiveRef(name, record_id)
 
     def close(self) -> None:
         if self.file is not None:

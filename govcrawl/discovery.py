@@ -390,6 +390,7 @@ CHALLENGE_MARKERS = (
     "__tst_status",
 )
 _SMALL_BODY = 2048
+_CHALLENGE_MARKER_BYTES = tuple(marker.encode("utf-8") for marker in CHALLENGE_MARKERS)
 
 
 def looks_like_challenge(body: bytes, status: int = 200) -> bool:
@@ -399,19 +400,21 @@ def looks_like_challenge(body: bytes, status: int = 200) -> bool:
     job is a script that sets cookies or navigates (``document.cookie`` /
     ``document.location`` / ``window.location``), or a 412 answered with JS.
     """
-    head = body[:65536].decode("utf-8", "replace")
-    if len(body) <= 32768 and any(marker in head for marker in CHALLENGE_MARKERS):
+    # Called on every response: work on the bytes (a marker's UTF-8 bytes are in the body exactly
+    # when the decoded text holds it), and decode only the tiny pages the script test reads.
+    if len(body) > 32768 and status not in (412, 521):
+        return False
+    if len(body) <= 32768 and any(marker in body for marker in _CHALLENGE_MARKER_BYTES):
         return True
-    lowered = head.lower()
-    has_script = "<script" in lowered
+    lowered = body[:65536].lower()
+    has_script = b"<script" in lowered
     if status in (412, 521) and has_script:
         return True
     if len(body) < _SMALL_BODY and has_script:
         if script_redirect_target(body, "http://x/") is not None:
             return False  # a plain "go to the real homepage" stub, followed like a meta refresh
-        return bool(
-            re.search(r"document\.cookie|document\.location|window\.location|location\.href|location\.replace", lowered)
-        )
+        return bool(re.search(r"document\.cookie|document\.location|window\.location|location\.href|location\.replace",
+                              lowered.decode("utf-8", "replace")))
     return False
 
 

@@ -87,6 +87,47 @@ def test_records_read_back_byte_for_byte_by_warcio_and_by_our_reader(tmp_path):
         assert request.rec_headers.get_header("WARC-Concurrent-To") == f"<{refs[0][0].record_id}>"
 
 
+@pytest.mark.parametrize("workers", [0, 1])
+def test_the_pipeline_builds_records_in_the_extraction_workers_and_they_read_back_whole(tmp_path, workers):
+    """ArchivePipeline hands the record building (headers, digests, gzip) to the pool and only appends."""
+    import asyncio
+
+    from scrapy.http import Headers
+
+    from govcrawl.extract.pool import ExtractorPool
+    from govcrawl.items import DocumentItem
+    from govcrawl.pipelines.archive import ArchivePipeline
+
+    writer = ArchiveWriter(tmp_path, request_headers=[("User-Agent", "govcrawl-test")])
+    pool = ExtractorPool(workers)
+    pipeline = ArchivePipeline(writer, pool=pool)
+    items = [DocumentItem(url=f"http://www.example.gov.cn/t{i}.html", source_url=f"http://www.example.gov.cn/{i}.pdf",
+                          portal="示例市", kind="attachment", title_hint="示例市2024年年度报告",
+                          referer="http://www.example.gov.cn/ndbg/", body=random.Random(i).randbytes(3000),
+                          headers=Headers({"Content-Type": "application/pdf",
+                                           "Content-Disposition": b'attachment; filename="' + GBK_NAME + b'"'}),
+                          status=200, fetched_at="2026-11-20T10:00:00Z")
+             for i in range(4)]
+
+    async def run():
+        return await asyncio.gather(*(pipeline.process_item(item) for item in items))
+
+    try:
+        done = asyncio.run(run())
+    finally:
+        pipeline.spider_closed()
+    [path] = writer.files
+    docs = {d.record_id: d for d in iter_documents(path)}
+    assert len(docs) == 4
+    for item in done:
+        doc = docs[item["archive"]["record_id"]]
+        assert item["archive"]["warc"] == path.name
+        assert doc.body == item["body"] and doc.source_url == item["source_url"]
+        assert doc.header("Content-Disposition") == b'attachment; filename="' + GBK_NAME + b'"'
+        assert doc.document_fields()["portal"] == "示例市" and doc.document_fields()["url"] == item["url"]
+    assert pool._executor is None  # closed with the pipeline
+
+
 def test_files_rotate_by_size_and_every_record_stays_findable(tmp_path):
     writer, refs = write_docs(tmp_path, 7, max_bytes=12_000)
     assert len(writer.files) >= 3

@@ -135,3 +135,21 @@ def test_seed_title_is_simplified_after_repair():
 
 def test_seed_index_label_spaces_become_plain_spaces():
     assert "索 引 号:014109971/2020-00001" in repair_text(seed("000_81d7a68a0bd34fe9.txt"))
+
+
+def test_the_pinyin_dictionary_is_loaded_only_by_a_text_that_has_readings():
+    """pypinyin's dictionary is ~55 MiB in every process (crawler, each worker): only readings load it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from govcrawl.extract import extract_document\n"
+        "from govcrawl.extract.textfix import repair_text\n"
+        "print(repair_text('政府信息公开（2024年）') , 'pypinyin' in sys.modules)\n"
+        "print(repair_text('當(dāng)年'), 'pypinyin' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout.split("\n")
+    assert out[0] == "政府信息公开(2024年) False"
+    assert out[1] == "当年 True"

@@ -46,6 +46,10 @@ def _load(path: str) -> Callable:
     return getattr(importlib.import_module(module), name)
 
 
+def _call_named(path: str, kwargs: dict):
+    return _load(path)(**kwargs)
+
+
 def _call(path: str, body: bytes, url: str, headers: dict | None, portal: str | None, extra: dict) -> dict:
     return _load(path)(body, url, headers, portal=portal, **extra)
 
@@ -71,6 +75,20 @@ def failed_item(body: bytes, url: str, portal: str | None, warning: str) -> dict
     provenance.update(source_url=url, content_sha256=hashlib.sha256(body or b"").hexdigest())
     return {"url": url, "portal": portal, "title": None, "agency": None, "year": None, "format": None,
             "provenance": provenance, "tables": {}, "checks": [], "warnings": [warning]}
+
+
+def crawler_pool(crawler) -> ExtractorPool:
+    """The crawl's one pool (``GOVCRAWL_EXTRACT_*`` settings), shared by the pipelines that use workers."""
+    pool = getattr(crawler, "_govcrawl_extractor_pool", None)
+    if pool is None:
+        settings = crawler.settings
+        workers = settings.get("GOVCRAWL_EXTRACT_WORKERS")
+        pool = ExtractorPool(None if workers in (None, "") else int(workers),
+                             timeout=settings.getfloat("GOVCRAWL_EXTRACT_TIMEOUT", 300),
+                             max_tasks_per_child=settings.getint("GOVCRAWL_EXTRACT_MAX_TASKS", 1000),
+                             stats=crawler.stats)
+        crawler._govcrawl_extractor_pool = pool
+    return pool
 
 
 class ExtractorPool:
@@ -144,6 +162,28 @@ class ExtractorPool:
                 # under us: read this document once more, alone, so that a crash there is its own
                 self._replace(generation, f"a worker died while {url} was being read ({exc!r})")
             return await self._alone(body, url, headers, portal, extra)
+
+    async def run(self, path: str, **kwargs):
+        """``module:function(**kwargs)`` in a worker, bounded like ``extract``: work the crawler need not do itself.
+
+        For cheap, pure work (building an archive record): if the pool fails under it (a worker
+        died reading another document, a timeout), the function runs here instead, so its
+        result is never lost.
+        """
+        if self.workers == 0:
+            return _call_named(path, kwargs)
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.max_pending)
+        async with self._slots:
+            executor, generation = self._executor_now()
+            try:
+                future = executor.submit(_call_named, path, kwargs)
+                return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+            except asyncio.TimeoutError:
+                self._replace(generation, f"{path} took longer than {self.timeout:.0f} s")
+            except (BrokenProcessPool, RuntimeError) as exc:
+                self._replace(generation, f"a worker died during {path} ({exc!r})")
+        return _call_named(path, kwargs)
 
     async def _alone(self, body: bytes, url: str, headers: dict | None, portal: str | None, extra: dict) -> dict:
         executor = self._new_executor(workers=1)

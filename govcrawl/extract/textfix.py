@@ -13,7 +13,10 @@ import unicodedata
 from functools import lru_cache
 
 import opencc
-from pypinyin import pinyin
+
+# pypinyin is imported on first use (``_readings``): its dictionary is ~55 MiB of Python objects
+# in every process that imports it (crawler, fork server, each extraction worker), and only
+# pages with ``字(zì)`` readings after Han characters ever need it.
 
 _RUBY_ANNOTATION = re.compile(
     r"<rtc\b[^>]*>.*?</rtc\s*>"
@@ -64,6 +67,8 @@ def _converter() -> opencc.OpenCC:
 @lru_cache(maxsize=65536)
 def _readings(char: str) -> frozenset[str]:
     """Every reading of ``char``, toned and toneless ('dāng', 'dang', ...)."""
+    from pypinyin import pinyin
+
     found = pinyin(char, heteronym=True, errors="ignore")
     if not found:
         simplified = _converter().convert(char)

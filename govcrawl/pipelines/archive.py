@@ -20,7 +20,7 @@ from typing import Any
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from govcrawl.archive import DEFAULT_MAX_BYTES, ArchiveWriter
+from govcrawl.archive import DEFAULT_MAX_BYTES, ArchiveRef, ArchiveWriter, archive_facts, header_pairs
 from govcrawl.items import DocumentItem
 
 _OFF = {"0", "false", "no", "off", ""}
@@ -38,9 +38,12 @@ def archive_dir(settings: Any) -> Path:
 
 
 class ArchivePipeline:
-    def __init__(self, writer: ArchiveWriter, stats: Any = None):
+    def __init__(self, writer: ArchiveWriter, stats: Any = None, pool: Any = None):
         self.writer = writer
         self.stats = stats
+        # Records are built (WARC headers, digests, gzip) in the extraction workers when there
+        # are any, and only appended here: about a second of the crawler's CPU per 1000 documents.
+        self.pool = pool
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ArchivePipeline:
@@ -53,23 +56,29 @@ class ArchivePipeline:
         writer = ArchiveWriter(archive_dir(settings),
                                max_bytes=settings.getint("GOVCRAWL_ARCHIVE_MAX_BYTES", DEFAULT_MAX_BYTES),
                                request_headers=request_headers)
-        pipeline = cls(writer, crawler.stats)
+        from govcrawl.extract.pool import crawler_pool
+
+        pipeline = cls(writer, crawler.stats, pool=crawler_pool(crawler))
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
-    def process_item(self, item: Any) -> Any:
+    async def process_item(self, item: Any) -> Any:
         if not isinstance(item, DocumentItem):
             return item
         body = item.get("body") or b""
-        ref = self.writer.write(
-            url=item.get("source_url") or item["url"],
-            body=body,
-            status=item.get("status") or 200,
-            headers=item.get("headers"),
-            fetched_at=item.get("fetched_at"),
-            referer=item.get("referer"),
-            facts=item,
-        )
+        record = {"url": item.get("source_url") or item["url"], "body": body, "status": item.get("status") or 200,
+                  "headers": header_pairs(item.get("headers")), "fetched_at": item.get("fetched_at"),
+                  "referer": item.get("referer"), "facts": archive_facts(item),
+                  "request_headers": self.writer.request_headers}
+        if self.pool is not None:
+            data, record_id = await self.pool.run("govcrawl.archive:document_records", **record)
+        else:
+            from govcrawl.archive import document_records
+
+            data, record_id = document_records(**record)
+        # appended here, in the crawler's thread, in the order the records are done
+        ref = ArchiveRef(self.writer.current_name, record_id)
+        self.writer.append(data)
         item["archive"] = ref.as_dict()
         if self.stats is not None:
             self.stats.inc_value("govcrawl/archive/records")
@@ -78,6 +87,8 @@ class ArchivePipeline:
 
     def spider_closed(self, spider: Any = None) -> None:
         self.writer.close()
+        if self.pool is not None:
+            self.pool.close()  # the extraction pipeline closes it too; closing twice is harmless
         if self.stats is not None:
             self.stats.set_value("govcrawl/archive/bytes", self.writer.bytes_written)
             self.stats.set_value("govcrawl/archive/files", len(self.writer.files))

@@ -42,15 +42,9 @@ class ExtractPipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
-        from govcrawl.extract.pool import ExtractorPool
+        from govcrawl.extract.pool import crawler_pool
 
-        settings = crawler.settings
-        workers = settings.get("GOVCRAWL_EXTRACT_WORKERS")
-        pool = ExtractorPool(None if workers in (None, "") else int(workers),
-                             timeout=settings.getfloat("GOVCRAWL_EXTRACT_TIMEOUT", 300),
-                             max_tasks_per_child=settings.getint("GOVCRAWL_EXTRACT_MAX_TASKS", 500),
-                             stats=crawler.stats)
-        return cls(crawler.stats, pool=pool)
+        return cls(crawler.stats, pool=crawler_pool(crawler))
 
     def close_spider(self) -> None:
         if self.pool is not None:
