@@ -310,6 +310,14 @@ def main(argv: list[str] | None = None) -> int:
         if m.by_process:
             print(f"{name}: each process's own peak RSS and CPU: "
                   + ", ".join(f"{label} {mib:.0f} MiB {cpu:.1f} s" for label, (mib, cpu) in m.by_process.items()))
+    crawl, floor_run = rows[0][3], rows[-1][3]
+    if crawl.by_process:
+        own = next(iter(crawl.by_process.values()))[1]  # the first process seen is the crawler itself
+        others = max(crawl.cpu - own, 0.0)
+        bound = max(own, crawl.cpu / cores)
+        print(f"\nwhere the CPU goes: the crawler process {own:.1f} s (the floor's {floor_run.cpu:.1f} s), the other "
+              f"processes (extraction workers, fork server) {others:.1f} s; on {cores} cores no schedule of this work "
+              f"ends before max(crawler, all / cores) = {bound:.1f} s = {bound / floor_run.wall:.2f} × the floor's wall")
     if args.keep:
         print(f"\nkept {tmp}")
     else:

@@ -16,3 +16,9 @@ def crashes_or_hangs(body, url, headers=None, *, portal=None):
 
 def worker_pid(body, url, headers=None, *, portal=None):
     return {"pid": os.getpid(), "url": url}
+
+
+def slow_pid(delay=0.5):
+    """Other work sent with ``ExtractorPool.run``: the pid of the process that did it, after a while."""
+    time.sleep(delay)
+    return os.getpid()

@@ -70,3 +70,26 @@ def test_workers_are_recycled_after_max_tasks():
     finally:
         pool.close()
     assert len(set(pids)) == 3  # 2 + 2 + 1 documents
+
+
+def test_other_work_runs_in_a_worker_and_survives_a_crash_of_another_document():
+    """``pool.run`` (the archive's record building) goes to a worker; when another document kills the
+    workers under it, it is done in the calling process instead of being lost."""
+    import os
+
+    pool = ExtractorPool(2, function="pool_faults:crashes_or_hangs")
+
+    async def batch():
+        await asyncio.gather(*(pool.run("pool_faults:slow_pid", delay=0.2) for _ in range(2)))  # workers up
+        slow = asyncio.ensure_future(pool.run("pool_faults:slow_pid", delay=2.0))
+        await asyncio.sleep(0.5)  # the slow task is in a worker when the crash comes
+        crashed = await pool.extract(b"CRASH", "http://x.gov.cn/c.html")
+        return await slow, crashed, await pool.run("pool_faults:slow_pid", delay=0)
+
+    try:
+        during, crashed, after = run(batch())
+    finally:
+        pool.close()
+    assert "worker process died" in crashed["warnings"][0]
+    assert during == os.getpid()  # its worker was killed with the others: done here
+    assert after != os.getpid()   # the next one goes to the new workers
