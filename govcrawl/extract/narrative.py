@@ -72,7 +72,7 @@ def _sentences(text: str) -> list[str]:
     gives, found from the relevant words outward: pages of other prose are
     passed over by one regex scan instead of being split into sentences.
     """
-    joined = _WRAPPED_LINE_BREAK.sub("", "\n".join(ln.strip() for ln in text.splitlines()))
+    joined = _WRAPPED_LINE_BREAK.sub("", "\n".join([ln.strip() for ln in text.splitlines()]))
     sentences: list[str] = []
     done = 0  # the text before this is read (it is 0 or just after a sentence end)
     for m in _RELEVANT.finditer(joined):
