@@ -176,3 +176,41 @@ def test_real_scrapy_headers_object_is_read():
 
     headers = Headers({"Content-Type": "text/html; charset=utf-8"})
     assert decode_body("梅河口市商务局政府信息公开".encode("gbk"), headers).encoding == "gb18030"
+
+
+# --- long pages: judged on a sample --------------------------------------------
+
+_PROSE = "全市持续深化政务公开，推进决策、执行、管理、服务、结果公开，回应社会关切。"
+
+
+def test_long_gbk_page_under_lying_utf8_header_decodes_correctly():
+    page = "<html><body>" + "".join(f"<p>第{i}段：{_PROSE}</p>" for i in range(8000)) + "</body></html>"
+    decoded = decode_body(page.encode("gbk"), {"Content-Type": "text/html; charset=utf-8"})
+    assert decoded.text == page
+    assert decoded.encoding == "gb18030"
+    assert any("was wrong" in w for w in decoded.warnings)
+
+
+def test_long_utf8_page_under_lying_gbk_meta_decodes_correctly():
+    page = ('<html><head><meta charset="gbk"></head><body>'
+            + "".join(f"<p>第{i}段：{_PROSE}</p>" for i in range(8000)) + "</body></html>")
+    decoded = decode_body(page.encode("utf-8"))
+    assert decoded.text == page
+    assert decoded.encoding == "utf-8"
+
+
+def test_undeclared_page_is_judged_on_chinese_after_a_long_ascii_preamble():
+    # 150 KB of script before the first Chinese: the sample is searched for far enough.
+    page = "<html><head><script>" + "var x = 1;\n" * 15000 + "</script></head><body><p>" + _PROSE * 20 + "</p></body></html>"
+    decoded = decode_body(page.encode("gbk"))
+    assert decoded.text == page
+    assert decoded.encoding == "gb18030"
+
+
+def test_plausibility_counts_common_hanzi_and_the_rest():
+    from govcrawl.extract.decode import plausibility
+
+    assert plausibility(_PROSE * 2000) == 1.0
+    assert plausibility("") == 0.0 and plausibility("abc <p>") == 0.0
+    # one U+FFFD (-5) among nine common hanzi (+1 each): (9 - 5) / 10
+    assert plausibility("政府信息公开年度报\ufffd") == pytest.approx(0.4)

@@ -66,3 +66,21 @@ def test_empty_html_and_garbage_span_attributes():
 def test_text_layout_keeps_pipe_runs_blank_cells():
     layout = layout_from_text("政府集中采购 |\n24 |\n |\n")
     assert layout.tokens == ["政府集中采购", "24", ""]
+
+
+def test_comments_and_unknown_elements_do_not_break_a_line():
+    html = "<DIV>全年<!-- 统计 -->收到<X-Note>政府信息</X-Note><?php echo 1 ?>公开申请<font>12</font>件</DIV><p>二</p>"
+    assert layout_from_html(html).lines == ["全年收到政府信息公开申请12件", "二"]
+
+
+def test_line_and_skipped_elements_by_tag():
+    html = ("<div>一<span>二</span><br>三<li>四</li><h2>五</h2><select><option>导航</option></select>"
+            "<pre>六\n七</pre><textarea>x</textarea><TITLE>八</TITLE>九</div>")
+    assert layout_from_html(html).lines == ["一二", "三", "四", "五", "六", "七", "八", "九"]  # <title> in the body is a line
+
+
+def test_text_lines_blank_cells_after_repair_of_exotic_spaces():
+    # U+200B is not whitespace to str.split but becomes a space in repair: still a blank cell, not a line.
+    layout = layout_from_text("规章\n\u200b\n1\n")
+    assert layout.tokens == ["规章", "", "1"]
+    assert layout.lines == ["规章", "1"]

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pdfplumber
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from govcrawl.extract.decode import decode_body
-from govcrawl.extract.metadata import extract_metadata
+from govcrawl.extract.metadata import _first_lines, extract_metadata
 from govcrawl.extract.textfix import repair_text, strip_ruby_html
 
 SHARED = Path("/work/shared")
@@ -390,3 +392,12 @@ def test_every_report_wording_is_a_title(title, agency):
 def test_markdown_heading_mark_is_not_part_of_the_title():
     assert meta("# 清水县人民政府2023年政府信息公开年度报告\n## 一、总体情况")["title"] == (
         "清水县人民政府2023年政府信息公开年度报告")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["索引号", "x" * 3000, " ", "\u3000", "\n", "\r", "\r\n", "\n\n", "\x0c", "\u2028"]),
+                max_size=80),
+       st.integers(min_value=1, max_value=90))
+def test_first_lines_are_the_first_non_blank_lines(pieces, n):
+    text = "".join(pieces)
+    assert _first_lines(text, n) == [ln for ln in text.splitlines() if ln.strip()][:n]

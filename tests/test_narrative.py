@@ -1,8 +1,13 @@
 """Tests for govcrawl/extract/narrative.py: the figures a report's prose states, in the common phrasings."""
 
-import pytest
+import re
 
-from govcrawl.extract.narrative import prose_figures
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from govcrawl.extract.narrative import _RELEVANT, _SENTENCE_END, _WRAPPED_LINE_BREAK, _sentences, prose_figures
+from govcrawl.extract.textfix import SPACE_NEXT_TO_CJK
 
 
 def figures(text: str, year: int | None = 2023) -> list[tuple[str, int]]:
@@ -86,3 +91,36 @@ def test_negations_that_are_not_zero_counts(text):
 
 def test_thousands_separator():
     assert figures("全市共受理政府信息公开申请3,119件,答复3050件。") == [("new_requests", 3119), ("total_handled", 3050)]
+
+
+# --- sentences: found from the relevant words outward ---------------------------------
+
+_PIECES = ["申请", "复议", "诉讼", "下年", "下一年度", "政务公开" * 80, "收到", "12", " ", "件",
+           "。", "；", ";", "！", "?", "\n", "\n一、", "\n(二)", "\n3.", "行政", "公开"]
+
+
+def _sentences_by_split(text: str) -> list[str]:
+    """The definition: every sentence of the joined text, kept if it names what a figure counts."""
+    joined = _WRAPPED_LINE_BREAK.sub("", "\n".join(ln.strip() for ln in text.splitlines()))
+    return [SPACE_NEXT_TO_CJK.sub("", s) for s in _SENTENCE_END.split(joined) if _RELEVANT.search(s)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=60))
+def test_sentences_are_the_relevant_pieces_of_a_split(pieces):
+    text = "".join(pieces)
+    assert _sentences(text) == _sentences_by_split(text)
+
+
+def test_wrapped_line_break_joins_only_long_unfinished_lines():
+    assert _WRAPPED_LINE_BREAK.sub("", "全年共收到政府信息公开申请数量为\n749件。") == "全年共收到政府信息公开申请数量为749件。"
+    assert _WRAPPED_LINE_BREAK.sub("", "短行\n749件。") == "短行\n749件。"
+    assert _WRAPPED_LINE_BREAK.sub("", "全年共收到政府信息公开申请数量为。\n749件") == "全年共收到政府信息公开申请数量为。\n749件"
+    assert _WRAPPED_LINE_BREAK.sub("", "全年共收到政府信息公开申请数量为\n二、主动公开") == "全年共收到政府信息公开申请数量为\n二、主动公开"
+    assert re.search(r"\n", _WRAPPED_LINE_BREAK.sub("", "\n" * 3)) is not None
+
+
+def test_figures_are_found_after_pages_of_other_prose():
+    prose = "".join(f"第{i}段：全市持续深化政务公开，回应社会关切{i}次。\n" for i in range(3000))
+    text = prose + "全年共收到政府信息公开申请749件，办结718件，结转下年度31件。\n" + prose
+    assert figures(text) == [("new_requests", 749), ("total_handled", 718), ("carried_forward", 31)]

@@ -227,3 +227,50 @@ def test_incomplete_review_pieces_are_not_guessed():
     result = read_tables([REVIEW_HEADING, "(一)行政复议情况", *COLUMNS, ROW_END, *"21003", ROW_END])
     assert result.tables["review_litigation"]["litigation_direct"]["total"] is None
     assert any("review_litigation: only 5 of 15" in w for w in result.warnings)
+
+
+# --- section-local reading: pages of navigation and prose around the sections ----------
+
+
+def _report_tokens(fmt: str = "2021", *, problems_heading: bool = True) -> list[str]:
+    import random
+
+    from govcrawl.demo.render import random_tables, render_report_html
+    from govcrawl.extract.layout import layout_from_html
+
+    html = render_report_html(random_tables(random.Random(3), fmt), fmt=fmt, title="某县2023年政府信息公开工作年度报告")
+    if not problems_heading:
+        html = html.replace("<p>五、存在的主要问题及改进情况</p>", "")
+    return layout_from_html(html).tokens
+
+
+_NAV = [f"栏目{i}政务公开" for i in range(2000)] + [ROW_END]
+_PROSE = [f"第{i}段：全市持续深化政务公开，推进决策、执行、管理、服务、结果公开，回应社会关切{i}次。"
+          for i in range(3000)]
+
+
+@pytest.mark.parametrize("fmt", ["2019", "2021"])
+def test_tables_are_found_after_navigation_and_a_long_prose_section(fmt):
+    plain = read_tables(_report_tokens(fmt), year=2023)
+    assert len(plain.tables) == 3
+    padded = read_tables(_NAV + _PROSE + _report_tokens(fmt) + _PROSE, year=2023)
+    assert (padded.tables, padded.format, padded.warnings) == (plain.tables, plain.format, plain.warnings)
+
+
+def test_review_table_is_read_before_a_long_prose_tail_without_a_section_five_heading():
+    plain = read_tables(_report_tokens(problems_heading=False), year=2023)
+    padded = read_tables(_report_tokens(problems_heading=False) + _PROSE + ["回应关切3件", "12"], year=2023)
+    assert padded.tables["review_litigation"] == plain.tables["review_litigation"]
+
+
+def test_heading_scans_leave_navigation_and_prose_cells_unread():
+    from govcrawl.extract.tables import _UNREAD, _Stream, _zones
+
+    report = _report_tokens()
+    stream = _Stream(_NAV + _PROSE + report + _PROSE)
+    zones = _zones(stream)
+    start = len(_NAV) + len(_PROSE)
+    assert zones["active_disclosure"][0] >= start and zones["review_litigation"][1] <= start + len(report)
+    read = [i for i in range(len(stream.tokens)) if stream._labels[i] is not _UNREAD]
+    outside = [i for i in read if not start <= i < start + len(report)]
+    assert outside == []

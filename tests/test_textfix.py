@@ -90,6 +90,70 @@ def test_to_simplified():
     assert to_simplified("政府信息公開工作年度報告") == "政府信息公开工作年度报告"
 
 
+def test_to_simplified_converts_the_traditional_lines_of_mixed_text():
+    text = "政府信息公開工作年度報告\n政府信息公开工作年度报告\n\n全年共收到申請12件，答覆10件\nabc"
+    assert to_simplified(text) == "政府信息公开工作年度报告\n政府信息公开工作年度报告\n\n全年共收到申请12件，答复10件\nabc"
+
+
+def test_to_simplified_leaves_simplified_text_as_it_is():
+    text = "政府信息公开工作年度报告\n" * 50
+    assert to_simplified(text) is text
+
+
+@pytest.mark.parametrize("text", ["答覆", "深沈", "憑藉", "一目瞭然", "甦醒"])
+def test_to_simplified_converts_phrases_whose_characters_alone_stay(text):
+    # These characters are left alone by t2s; only the phrase converts them.
+    from govcrawl.extract.textfix import _converter
+
+    expected = _converter().convert(text)
+    assert expected != text
+    assert to_simplified(text) == expected
+    assert to_simplified(f"政府信息公开\n{text}\n年度报告") == f"政府信息公开\n{expected}\n年度报告"
+
+
+def test_to_simplified_line_by_line_equals_converting_the_whole():
+    from govcrawl.extract.textfix import _converter
+
+    lines = ["政府信息公開", "政府信息公开", "", "乾隆年間", "乾燥", "公开", "發布", "𠀀", "ｆｕｌｌ"] * 30
+    text = "\n".join(lines)
+    assert to_simplified(text) == _converter().convert(text)
+    assert to_simplified(text[:40]) == _converter().convert(text[:40])
+
+
+def test_every_character_t2s_changes_makes_its_line_converted():
+    from govcrawl.extract.textfix import _converter, _may_change
+
+    chars = [chr(cp) for cp in range(0x80, 0x10000) if not 0xD800 <= cp < 0xE000 and cp != 0x0A]
+    converted = _converter().convert("\n".join(chars)).split("\n")
+    assert len(converted) == len(chars)
+    missed = [c for c, out in zip(chars, converted) if out != c and not _may_change().search(c)]
+    assert missed == []
+
+
+def test_every_t2s_phrase_that_converts_holds_a_marked_character(tmp_path):
+    # The phrase-only characters were read off OpenCC's TSPhrases; check them against the
+    # installed dictionary when the package ships the tool that dumps it.
+    import os
+    import subprocess
+
+    import opencc
+
+    from govcrawl.extract.textfix import _converter, _may_change
+
+    clib = Path(opencc.__file__).parent / "clib"
+    tool, ocd2 = clib / "bin" / "opencc_dict", clib / "share" / "opencc" / "TSPhrases.ocd2"
+    if not (tool.exists() and ocd2.exists()):
+        pytest.skip("this OpenCC has no opencc_dict tool or TSPhrases.ocd2")
+    dump = tmp_path / "TSPhrases.txt"
+    env = {**os.environ, "LD_LIBRARY_PATH": str(clib / "lib64")}
+    subprocess.run([str(tool), "-i", str(ocd2), "-o", str(dump), "-f", "ocd2", "-t", "text"],
+                   check=True, env=env, capture_output=True)
+    phrases = [line.split("\t")[0] for line in dump.read_text(encoding="utf-8").splitlines() if line]
+    assert len(phrases) > 100
+    missed = [p for p in phrases if _converter().convert(p) != p and not _may_change().search(p)]
+    assert missed == []
+
+
 def test_normalize_full_width_ascii():
     assert normalize("（一）索引号：２０２０－ＡＢ") == "(一)索引号:2020-AB"
 
@@ -97,6 +161,11 @@ def test_normalize_full_width_ascii():
 @pytest.mark.parametrize("space", ["\u00a0", "\u2002", "\u2003", "\u200b", "\u202f", "\u3000", "\ufeff"])
 def test_normalize_spaces(space):
     assert normalize(f"索{space}引") == "索 引"
+
+
+def test_normalize_replaces_every_occurrence_of_every_character():
+    text = "第1段：全市，推进；回应（一）\u3000２０２３\n" * 100
+    assert normalize(text) == "第1段:全市,推进;回应(一) 2023\n" * 100
 
 
 def test_normalize_keeps_newlines():

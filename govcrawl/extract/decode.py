@@ -67,6 +67,11 @@ _META_SCAN_BYTES = 4096
 
 # Scoring looks at a prefix: enough to judge any charset, cheap on 50 MB bodies.
 _SCORE_CHARS = 200_000
+# ... and within it at the first this many scored characters: a mean over 8k
+# characters does not move with more, while counting all of a 0.5 MB page's
+# prose costs more than decoding it.
+_SCORE_SAMPLE = 8_192
+_SCORE_WINDOW = 16_384  # the first stretch of text searched for them; doubled while too few
 _DETECT_BYTES = 256_000
 # A declaration is kept unless an alternative is clearly more plausible.
 _DECLARED_BONUS = 0.15
@@ -98,6 +103,13 @@ def _common_hanzi() -> frozenset[str]:
     return frozenset(chars)
 
 
+@lru_cache(maxsize=1)
+def _common_hanzi_run() -> re.Pattern:
+    """Runs of common hanzi: the characters ``plausibility`` would weigh 1.0 one by one."""
+    chars = sorted(ch for ch in _common_hanzi() if not ch.isspace() and ch not in _PINYIN_LETTERS)
+    return re.compile("[" + "".join(re.escape(ch) for ch in chars) + "]+")
+
+
 _GOOD_PUNCT = frozenset("“”‘’…—·×÷")
 # Tone-marked pinyin vowels are Latin Extended letters but legitimate in
 # Chinese pages (ruby readings); they must not count as mojibake.
@@ -124,19 +136,41 @@ def _char_weight(ch: str, common: frozenset[str]) -> float:
 
 
 # What plausibility looks at: non-ASCII characters and ASCII control characters.
-# Printable ASCII (most of an HTML page) scores nothing, so it is not even counted.
-_SCORED = re.compile(r"[^\t\n\r\f\x20-\x7e]+")
+# Printable ASCII (most of an HTML page) scores nothing, so it is deleted before counting.
+_UNSCORED = re.compile(r"[\t\n\r\f\x20-\x7e]+")
+
+
+def _scored_sample(text: str) -> str:
+    """The first ``_SCORE_SAMPLE`` scored characters of ``text``'s first ``_SCORE_CHARS``."""
+    limit = min(len(text), _SCORE_CHARS)
+    pieces: list[str] = []
+    found = pos = 0
+    window = _SCORE_WINDOW
+    # Growing windows: a page that opens with kilobytes of ASCII markup is searched
+    # further, a page of Chinese prose is not searched past what the sample needs.
+    while pos < limit and found < _SCORE_SAMPLE:
+        end = min(pos + window, limit)
+        piece = _UNSCORED.sub("", text[pos:end])
+        pieces.append(piece)
+        found += len(piece)
+        pos, window = end, window * 2
+    sample = "".join(pieces)
+    return sample[:_SCORE_SAMPLE] if found > _SCORE_SAMPLE else sample
 
 
 def plausibility(text: str) -> float:
     """Mean weight of the non-ASCII characters in ``text``'s prefix, in [-5, 1].
 
-    Pure-ASCII text scores 0.  Counting distinct characters keeps this fast.
+    Pure-ASCII text scores 0.  Counting distinct characters keeps this fast,
+    and a sample of the first ``_SCORE_SAMPLE`` of them is enough to judge.
     """
-    counts = Counter("".join(_SCORED.findall(text, 0, _SCORE_CHARS)))
+    sample = _scored_sample(text)
+    # The common hanzi all weigh 1: counted by length in one regex pass, not one by one.
+    rest = _common_hanzi_run().sub("", sample)
+    n = len(sample) - len(rest)
+    total = float(n)
+    counts = Counter(rest)
     common = _common_hanzi()
-    total = 0.0
-    n = 0
     for ch, k in counts.items():
         if ch < "\x80":
             if ch < " ":  # a control character (tab, newlines and form feed are not scored)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from lxml import etree
 
@@ -55,9 +56,12 @@ class Layout:
                 self.lines.append(text)
 
     def add_text(self, text_lines: list[str]) -> None:
-        text_lines = _repair_all([ln.replace("\r", "") for ln in text_lines])
+        if any("\r" in ln for ln in text_lines):
+            text_lines = [ln.replace("\r", "") for ln in text_lines]
+        text_lines = _repair_all(text_lines)
         self.tokens.extend(text_tokens(text_lines))
-        self.lines.extend(_squeeze(line) for line in text_lines if line and not line.isspace())
+        # What _squeeze keeps of a line is empty just when the line is empty or spaces.
+        self.lines.extend([squeezed for ln in text_lines if (squeezed := " ".join(ln.split()))])
 
     @property
     def text(self) -> str:
@@ -74,12 +78,13 @@ def _squeeze(text: str) -> str:
 
 def _split_line(line: str) -> list[str]:
     """A text line as cells: ``规章 1 0 11`` (PDF text, tab-separated copies) → label + numbers."""
-    stripped = line.strip()
-    if not stripped:
+    pieces = line.split()  # str.split and str.strip agree on what whitespace is
+    if not pieces:
         return [""]
-    pieces = stripped.split()
-    if len(pieces) == 1 or not any(_NUMERIC_PIECE.match(p) for p in pieces):
-        return [_squeeze(stripped)]
+    if len(pieces) == 1:
+        return pieces
+    if not any(map(_NUMERIC_PIECE.match, pieces)):
+        return [" ".join(pieces)]
     cells: list[str] = []
     label: list[str] = []
     for piece in pieces:
@@ -103,10 +108,10 @@ def text_tokens(lines: list[str]) -> list[str]:
       line of spaces (a no-break space on the page) is a blank cell;
     * one cell per line: an empty line is a blank cell.
     """
-    nonempty = [ln for ln in lines if ln.strip()]
+    nonempty = [ln for ln in lines if ln and not ln.isspace()]
     if not nonempty:
         return []
-    piped = sum(1 for ln in nonempty if ln.rstrip().endswith("|"))
+    piped = sum(1 for ln in nonempty if ln.rstrip().endswith("|")) if any("|" in ln for ln in nonempty) else 0
     tokens: list[str] = []
     if piped >= max(3, len(nonempty) // 4):
         for line in lines:
@@ -119,16 +124,17 @@ def text_tokens(lines: list[str]) -> list[str]:
                 parts = parts[:-1]
             tokens.extend(_squeeze(p) for p in parts)
         return tokens
-    empties = sum(1 for ln in lines if ln == "")
+    empties = lines.count("")
     spaced = empties >= 0.6 * len(nonempty)
+    append = tokens.append
     for line in lines:
-        if line == "":
-            if not spaced:
-                tokens.append("")
-        elif not line.strip():
-            tokens.append("")
-        else:
+        pieces = line.split()
+        if len(pieces) == 1:  # the commonest line: one cell (_split_line's answer, inlined)
+            append(pieces[0])
+        elif pieces:
             tokens.extend(_split_line(line))
+        elif line or not spaced:
+            append("")  # a line of spaces is a blank cell; an empty one is, unless it only separates
     # Blank lines at the edges of a run are page layout, not cells.
     while tokens and tokens[-1] == "":
         tokens.pop()
@@ -220,6 +226,25 @@ def _cell_text(cell) -> str:
     return _squeeze("".join(parts))
 
 
+_SKIP, _INLINE, _LINE, _PARA, _TABLE, _BR, _PRE = range(7)
+# What the walk does with an element, by tag (lxml's HTML parser gives lower-case tags;
+# comments and processing instructions have a function as their tag).
+_TAG_KIND: dict = {
+    **dict.fromkeys("a span font strong b em i u img label small sup sub abbr code".split(), _INLINE),
+    **dict.fromkeys(_LINE_TAGS, _LINE),
+    "p": _PARA, "table": _TABLE, "br": _BR, "pre": _PRE,
+    **dict.fromkeys(_SKIP_TAGS, _SKIP),
+    etree.Comment: _SKIP, etree.ProcessingInstruction: _SKIP, etree.Entity: _SKIP,
+}
+
+
+@lru_cache(maxsize=1024)
+def _tag_kind(tag) -> int:
+    if not isinstance(tag, str):
+        return _SKIP
+    return _TAG_KIND.get(tag.lower(), _INLINE)
+
+
 def layout_from_html(html: str) -> Layout:
     """Walk the DOM in order: leaf tables become grids, everything else text lines.
 
@@ -244,15 +269,16 @@ def layout_from_html(html: str) -> Layout:
 
     text_run: list[str] = []
     line: list[str] = []
+    append = line.append
 
     def flush(keep_empty=False):
         if not line:
             if keep_empty:
                 text_run.append("")  # <p></p>
             return
-        raw = "".join(line)
+        raw = "".join(line) if len(line) > 1 else line[0]
         line.clear()
-        text = _squeeze(raw)
+        text = " ".join(raw.split())  # _squeeze, inlined: once per line of the page
         if text:
             text_run.append(text)
         elif keep_empty:
@@ -264,35 +290,38 @@ def layout_from_html(html: str) -> Layout:
         text_run.clear()
         layout.add_grid(_expand_html_table(el))
 
+    # One loop per element of a 0.5 MB page: one dict look-up sorts the element,
+    # the commonest kinds are tested first.
     def walk(el):
         for child in el:
-            tag = child.tag
-            tag = tag.lower() if isinstance(tag, str) else None  # None: a comment or processing instruction
-            if tag is None or tag in _SKIP_TAGS:
-                pass
-            elif tag == "table" and child.find(".//table") is None:
-                grid(child)
-            elif tag == "br":
-                flush()
-            elif tag == "pre":
-                flush()
-                for piece in "".join(child.itertext()).split("\n"):
-                    line.append(piece)
-                    flush(keep_empty=True)
-            else:
-                block = tag in _LINE_TAGS
-                if block:
+            kind = _TAG_KIND.get(child.tag)
+            if kind is None:
+                kind = _tag_kind(child.tag)
+            if kind == _INLINE or kind == _LINE or kind == _PARA or (
+                    kind == _TABLE and child.find(".//table") is not None):  # not a leaf table: a block
+                block = kind != _INLINE
+                if block and line:
                     flush()
                 text = child.text
                 if text:
-                    line.append(text)
+                    append(text)
                 if len(child):
                     walk(child)
                 if block:
-                    flush(keep_empty=(tag == "p"))
+                    flush(kind == _PARA)
+            elif kind == _TABLE:
+                grid(child)
+            elif kind == _BR:
+                flush()
+            elif kind == _PRE:
+                flush()
+                for piece in "".join(child.itertext()).split("\n"):
+                    append(piece)
+                    flush(keep_empty=True)
+            # else _SKIP: a skipped element, a comment or a processing instruction
             tail = child.tail
             if tail:
-                line.append(tail)
+                append(tail)
 
     if body.text:
         line.append(body.text)

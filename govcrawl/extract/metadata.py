@@ -311,6 +311,19 @@ def _year_from_body(text: str, latest: int) -> int | None:
     return max(counts, key=lambda y: (counts[y], -first_seen[y]))
 
 
+def _first_lines(text: str, n: int) -> list[str]:
+    """The first ``n`` non-blank lines of ``text`` (``splitlines``' lines): all that metadata reads
+    of them, without splitting a 0.5 MB page into lines."""
+    size = 8192
+    while True:
+        whole = size >= len(text)
+        pieces = text.splitlines() if whole else text[:size].splitlines()[:-1]  # the last may be cut
+        lines = [ln for ln in pieces if ln.strip()]
+        if whole or len(lines) >= n:
+            return lines[:n]
+        size *= 4
+
+
 def extract_metadata(
     text: str, *, html: str | None = None, url: str | None = None, document_title: str | None = None
 ) -> dict:
@@ -321,7 +334,7 @@ def extract_metadata(
     """
     warnings: list[str] = []
     text = text or ""
-    lines = [ln for ln in text.splitlines() if ln.strip()]
+    lines = _first_lines(text, max(_HEAD_LINES, _TITLE_SCAN_LINES))
     head = lines[:_HEAD_LINES]
     meta = _html_meta(html) if html else {}
     labelled = _labelled_values(head)

@@ -54,8 +54,10 @@ class Figure:
 # A PDF wraps prose at the page width ("答\n复 3050 件"): a line of 15 characters or
 # more that does not end a sentence continues on the next, unless that is a
 # heading ("一、", "(二)", "3.").  Shorter lines are headings or table cells.
+# The pattern starts with the line break and looks behind from there: the regex
+# engine then jumps from line break to line break instead of trying every position.
 _WRAPPED_LINE_BREAK = re.compile(
-    r"(?<=[^\n]{14}[^\n。！？!?；;])\n"
+    r"\n(?<=[^\n]{14}[^\n。！？!?；;]\n)"
     r"(?![ \t]*(?:[一二三四五六七八九十]+[、.]|[(（][一二三四五六七八九十\d]+[)）]|\d+[、.](?!\d)))")
 # Every figure's clause names requests, reviews, lawsuits or the next year: other
 # sentences (most of them: table cells, headings) are not read further.
@@ -64,9 +66,39 @@ _SENTENCE_END = re.compile(r"[。！？!?；;\n]")
 
 
 def _sentences(text: str) -> list[str]:
-    """The sentences that may state a figure, spaces next to Chinese removed ("21 件" → "21件")."""
-    joined = _WRAPPED_LINE_BREAK.sub("", "\n".join(ln.strip() for ln in text.splitlines()))
-    return [SPACE_NEXT_TO_CJK.sub("", s) for s in _SENTENCE_END.split(joined) if _RELEVANT.search(s)]
+    """The sentences that may state a figure, spaces next to Chinese removed ("21 件" → "21件").
+
+    What ``[s for s in _SENTENCE_END.split(joined) if _RELEVANT.search(s)]``
+    gives, found from the relevant words outward: pages of other prose are
+    passed over by one regex scan instead of being split into sentences.
+    """
+    joined = _WRAPPED_LINE_BREAK.sub("", "\n".join([ln.strip() for ln in text.splitlines()]))
+    sentences: list[str] = []
+    done = 0  # the text before this is read (it is 0 or just after a sentence end)
+    for m in _RELEVANT.finditer(joined):
+        if m.start() < done:
+            continue  # another relevant word of a sentence already taken
+        start = _sentence_start(joined, done, m.start())
+        end_mark = _SENTENCE_END.search(joined, m.end())
+        end = end_mark.start() if end_mark else len(joined)
+        sentences.append(SPACE_NEXT_TO_CJK.sub("", joined[start:end]))
+        done = end + 1
+    return sentences
+
+
+def _sentence_start(text: str, lo: int, pos: int) -> int:
+    """Just after the last sentence end in ``text[lo:pos]``, or ``lo``; searched backwards in growing windows."""
+    window = 256
+    while True:
+        begin = max(lo, pos - window)
+        last = None
+        for last in _SENTENCE_END.finditer(text, begin, pos):
+            pass
+        if last is not None:
+            return last.end()
+        if begin == lo:
+            return lo
+        window *= 4
 
 
 def _kind(before: str, after: str, sentence: str) -> str | None:

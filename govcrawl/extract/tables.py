@@ -38,6 +38,9 @@ def parse_value(cell: str) -> Value | None:
     text = cell.strip()
     if text in _PLACEHOLDERS:
         return Value(None)
+    first = text[0]
+    if first != "+" and first != "-" and not first.isdecimal():
+        return None  # most cells are labels or prose: _NUMBER starts with a sign or a digit (\d is Nd)
     m = _NUMBER.match(text)
     if not m:
         return None
@@ -141,25 +144,59 @@ class TablesResult:
 # --------------------------------------------------------------------------- reading
 
 
+_UNREAD = object()
+
+
 class _Stream:
+    """The cells, each read as a value or a label only when a reader asks for it.
+
+    A large page is mostly navigation and prose around the three sections:
+    those cells are passed over by the heading scans (``find`` with a needle)
+    and never parsed, so reading the tables costs what the sections cost.
+    """
+
     def __init__(self, tokens: list[str]):
         self.tokens = tokens
-        self.values = [None if t == ROW_END else parse_value(t) for t in tokens]
-        self.labels = [squash_label(t) if v is None and t != ROW_END else None for t, v in zip(tokens, self.values)]
+        self._values: list = [_UNREAD] * len(tokens)
+        self._labels: list = [_UNREAD] * len(tokens)
+
+    def value(self, i: int) -> Value | None:
+        """Cell ``i`` as a value; None for a label or a row end."""
+        v = self._values[i]
+        if v is _UNREAD:
+            tok = self.tokens[i]
+            v = self._values[i] = None if tok == ROW_END else parse_value(tok)
+        return v
+
+    def label(self, i: int) -> str | None:
+        """Cell ``i`` as a squashed label; None for a value or a row end."""
+        label = self._labels[i]
+        if label is _UNREAD:
+            tok = self.tokens[i]
+            label = self._labels[i] = squash_label(tok) if tok != ROW_END and self.value(i) is None else None
+        return label
 
     def values_after(self, i: int, stop: int) -> list[Value]:
         """The run of value cells right after label ``i``: up to the next label or row end."""
         out: list[Value] = []
         j = i + 1
-        while j < stop and self.tokens[j] != ROW_END and self.values[j] is not None:
-            out.append(self.values[j])
+        while j < stop and (v := self.value(j)) is not None:
+            out.append(v)
             j += 1
         return out
 
-    def find(self, pattern: re.Pattern, start: int = 0, stop: int | None = None) -> int | None:
+    def find(self, pattern: re.Pattern, start: int = 0, stop: int | None = None, needle: str = "") -> int | None:
+        """The first label from ``start`` that ``pattern`` finds in.
+
+        ``needle``: a character every label the pattern finds holds; squashing
+        only drops spaces and punctuation, so a cell without it is skipped unread.
+        """
         stop = len(self.tokens) if stop is None else stop
+        tokens = self.tokens
         for i in range(start, stop):
-            label = self.labels[i]
+            if needle and needle not in tokens[i]:
+                continue
+            label = self.label(i)
             if label and len(label) <= 60 and pattern.search(label):
                 return i
         return None
@@ -189,17 +226,20 @@ def _fit(values: list[Value], want: int, where: str, warnings: list[str]) -> lis
 
 
 def _zones(stream: _Stream) -> dict[str, tuple[int, int]]:
+    """Where each section runs.  The scans for the headings pass over any length of
+    navigation and prose cheaply: a cell without the needle is not read."""
     n = len(stream.tokens)
-    h_active = stream.find(_HEADING_ACTIVE)
-    h_apps = stream.find(_HEADING_APPLICATIONS, h_active or 0)
-    first_app_row = stream.find(_APPLICATION_ROWS["new_requests"], h_apps or h_active or 0)
+    h_active = stream.find(_HEADING_ACTIVE, needle="主")
+    h_apps = stream.find(_HEADING_APPLICATIONS, h_active or 0, needle="申")
+    first_app_row = stream.find(_APPLICATION_ROWS["new_requests"], h_apps or h_active or 0, needle="申")
     apps_start = h_apps if h_apps is not None else first_app_row
-    h_review = stream.find(_HEADING_REVIEW, (first_app_row or apps_start or h_active or 0))
+    h_review = stream.find(_HEADING_REVIEW, (first_app_row or apps_start or h_active or 0), needle="行")
     if h_review is None and first_app_row is not None:
         # Heading lost (pasted as an image, merged into the table): the table's own header cell.
-        carried = stream.find(_APPLICATION_ROWS["carried_forward"], first_app_row)
-        h_review = stream.find(_REVIEW_TABLE_START, carried if carried is not None else first_app_row)
-    h_end = stream.find(_HEADING_PROBLEMS, h_review or apps_start or h_active or 0)
+        carried = stream.find(_APPLICATION_ROWS["carried_forward"], first_app_row, needle="转")
+        h_review = stream.find(_REVIEW_TABLE_START, carried if carried is not None else first_app_row,
+                               needle="复")
+    h_end = stream.find(_HEADING_PROBLEMS, h_review or apps_start or h_active or 0, needle="存")
     end = h_end if h_end is not None else n
     zones = {}
     active_stop = apps_start if apps_start is not None else (h_review if h_review is not None else end)
@@ -217,7 +257,7 @@ def _detect_format(stream: _Stream, zone: tuple[int, int] | None) -> str | None:
         return None
     votes = {"2019": 0, "2021": 0}
     for i in range(*zone):
-        label = stream.labels[i]
+        label = stream.label(i)
         if not label:
             continue
         if _COLUMNS_2021.search(label):
@@ -263,7 +303,7 @@ def _amount_unit(stream: _Stream, start: int, row_index: int, value: Value, fmt:
         return value.unit
     # The nearest header above the row names the unit: 采购总金额(元), 本年收费金额(单位:万元).
     for j in range(row_index - 1, max(start, row_index - 12) - 1, -1):
-        label = stream.labels[j]
+        label = stream.label(j)
         if label and ("金额" in label or "单位" in label):
             m = _UNIT_IN_HEADER.search(label)
             if m:
@@ -279,7 +319,7 @@ def _read_applications(stream: _Stream, zone, warnings: list[str]) -> dict:
     in_results = False
     last_key = None
     for i in range(start, stop):
-        label = stream.labels[i]
+        label = stream.label(i)
         if not label or len(label) > 80:
             continue
         key = None
@@ -358,29 +398,30 @@ def _read_review(stream: _Stream, zone, warnings: list[str]) -> dict:
     # Rows of value cells, each with the labels before it; the data row is the
     # last one with 15 values, or (text layouts, PDF lines) all value cells
     # after the last header label, or pieces of a split section.
-    runs: list[tuple[str, list[Value]]] = []
-    labels: list[str] = []
+    # A run's labels are kept as cell indices and squashed only if the pieces are read.
+    runs: list[tuple[list[int], list[Value]]] = []
+    labels: list[int] = []
     current: list[Value] = []
     last_label = start
     for i in range(start, stop):
-        tok = stream.tokens[i]
-        if tok == ROW_END or stream.values[i] is None:
+        value = stream.value(i)
+        if value is None:
             if current:
-                runs.append(("".join(labels), current))
+                runs.append((labels, current))
                 current, labels = [], []
-            if tok != ROW_END:
+            if stream.tokens[i] != ROW_END:
                 last_label = i
-                labels.append(stream.labels[i])
+                labels.append(i)
             continue
-        current.append(stream.values[i])
+        current.append(value)
     if current:
-        runs.append(("".join(labels), current))
+        runs.append((labels, current))
     exact = [r for _, r in runs if len(r) == want and any(v.number is not None for v in r)]
-    after_last_label = [stream.values[i] for i in range(last_label + 1, stop)
-                        if stream.tokens[i] != ROW_END and stream.values[i] is not None]
+    after_last_label = [v for i in range(last_label + 1, stop) if (v := stream.value(i)) is not None]
     if exact:
         values = exact[-1]
-    elif len(after_last_label) != want and (pieces := _review_pieces(runs)):
+    elif len(after_last_label) != want and (
+            pieces := _review_pieces([("".join(stream.label(i) for i in cells), run) for cells, run in runs])):
         values = pieces
     else:
         values = after_last_label
@@ -428,7 +469,7 @@ def read_tables(tokens: list[str], *, year: int | None = None) -> TablesResult:
 
 def _format_from_applications(stream: _Stream, zone) -> str | None:
     for i in range(*zone):
-        label = stream.labels[i]
+        label = stream.label(i)
         if label and (_APPLICATION_ROWS["other_no_correction"].search(label)
                       or _APPLICATION_ROWS["other_fee_unpaid"].search(label)):
             return "2021"

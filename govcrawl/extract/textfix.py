@@ -25,6 +25,8 @@ _RUBY_ANNOTATION = re.compile(
     r"|<rt\b[^>]*>.*?(?:</rt\s*>|(?=<(?:rt|rp|rb|/ruby)\b))",
     re.I | re.S)
 _RUBY_WRAPPER = re.compile(r"</?(?:ruby|rb)\b[^>]*>|</rt\s*>|</rp\s*>", re.I)
+# Where either pattern can match: a ruby, rb, rt, rp or rtc tag, opening or closing.
+_RUBY_TAG = re.compile(r"</?r(?:uby|tc|t|p|b)\b", re.I)
 
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _PINYIN_CHARS = "a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿê\u0300-\u036f"
@@ -48,8 +50,8 @@ _ANY_SPACE = re.compile(rf"[\s{_SPACES}]+")
 
 def strip_ruby_html(html: str) -> str:
     """Drop ``<rt>``/``<rp>``/``<rtc>`` with their content; keep the base text of ``<ruby>``."""
-    if not any(tag in html for tag in ("<r", "<R", "</r", "</R")):
-        return html  # every ruby tag starts so; most pages have none, and the scan costs
+    if _RUBY_TAG.search(html) is None:
+        return html  # most pages have no ruby, and the substitutions' scans cost
     return _RUBY_WRAPPER.sub("", _RUBY_ANNOTATION.sub("", html))
 
 
@@ -99,17 +101,72 @@ def _drop_reading(m: re.Match) -> str:
 
 def strip_pinyin(text: str) -> str:
     """``當(dāng)`` -> ``當``, only where the bracket really holds the reading of the char(s) before it."""
+    if "(" not in text and "（" not in text:
+        return text  # str's search for a character is many times faster than the pattern's scan
     return _READING.sub(_drop_reading, text)
 
 
+# Characters OpenCC's t2s changes only inside a phrase (深沈 -> 深沉, 答覆 -> 答复), never alone,
+# so probing single characters cannot find them: from TSPhrases (OpenCC 1.1-1.4).
+_PHRASE_ONLY_TRADITIONAL = "哩坏沈甦瞭藉衹覆"
+# The blocks t2s has single-character entries in (radicals, CJK symbols, CJK, compatibility ideographs).
+_PROBED_BLOCKS = ((0x2E80, 0x2FDF), (0x3000, 0x33FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
+
+
+@lru_cache(maxsize=1)
+def _may_change() -> re.Pattern:
+    """Any character t2s may change: a line without one converts to itself.
+
+    Found by asking the converter itself, once (a few ms), so the set follows
+    the installed OpenCC's dictionaries.  Every character past the BMP counts
+    (CJK extensions hold Traditional forms; pages rarely have any).
+    """
+    chars = [chr(cp) for first, last in _PROBED_BLOCKS for cp in range(first, last + 1)]
+    converted = _converter().convert("\n".join(chars)).split("\n")
+    if len(converted) != len(chars):  # never expected; then every CJK character counts
+        return re.compile(r"[\u2e80-\ufaff\U00010000-\U0010ffff]")
+    changing = {c for c, out in zip(chars, converted) if out != c} | set(_PHRASE_ONLY_TRADITIONAL)
+    klass = "".join(re.escape(c) for c in sorted(changing))
+    return re.compile(f"[{klass}\U00010000-\U0010ffff]")
+
+
 def to_simplified(text: str) -> str:
-    """Traditional -> Simplified with OpenCC's phrase-aware ``t2s``."""
-    return _converter().convert(text) if text else text
+    """Traditional -> Simplified with OpenCC's phrase-aware ``t2s``.
+
+    Only the lines holding a character t2s may change go through OpenCC (in
+    one call); on a Simplified page that is none.  No t2s phrase spans a line
+    break, so converting lines apart gives what converting the whole would.
+    """
+    if not text:
+        return text
+    may_change = _may_change()
+    if may_change.search(text) is None:
+        return text
+    if "\n" not in text:
+        return _converter().convert(text)
+    lines = text.split("\n")
+    todo = [n for n, line in enumerate(lines) if may_change.search(line)]
+    if len(todo) * 2 > len(lines):
+        return _converter().convert(text)
+    converted = _converter().convert("\n".join(lines[n] for n in todo)).split("\n")
+    if len(converted) != len(todo):
+        return _converter().convert(text)
+    for n, line in zip(todo, converted):
+        lines[n] = line
+    return "\n".join(lines)
 
 
 def normalize(text: str) -> str:
     """Full-width ASCII (U+FF01-U+FF5E) -> ASCII; every kind of space -> ' '."""
-    return _NORMALIZABLE.sub(lambda m: _NORMALIZED[m.group()], text)
+    # One str.replace per distinct character: a page of prose has thousands of
+    # full-width commas but only a handful of distinct characters to replace.  Each
+    # replacement is one character, so the text before a found one is done.
+    pos = 0
+    while (m := _NORMALIZABLE.search(text, pos)) is not None:
+        ch = m.group()
+        text = text.replace(ch, _NORMALIZED[ch])
+        pos = m.start()
+    return text
 
 
 def repair_text(text: str) -> str:
