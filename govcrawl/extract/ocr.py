@@ -8,7 +8,11 @@ takes, so templates, checks and warnings work as for any other document:
   (a table continued over several images reads on);
 * ``layout_from_scanned_pdf(body)`` – the pages of a PDF without a text layer,
   rendered with pypdfium2 at their scans' resolution, then as above;
-* ``pdf_is_scanned(body)`` – a PDF none of whose pages has a text layer.
+* ``pdf_is_scanned(body)`` – a PDF none of whose pages has a text layer
+  (``has_text_layer(pdf)`` on an open document);
+* ``DocumentOCR`` and ``render_pdf_page`` – what the PDF reader uses to read
+  the scanned pages of a PDF that has text on its other pages, one at a time
+  where they stand in the stream, under the same caps.
 
 Per picture: straighten it (the skew of its long ruling lines), find text
 boxes and read them (RapidOCR: PP-OCRv4 detection + recognition, ONNX models
@@ -667,44 +671,68 @@ def layout_from_images(images: list, *, what: str = "image") -> Layout:
     A picture is image file bytes, a BGR array, or a function returning one (rendered when its turn comes).
     """
     layout = Layout()
-    max_pages = int(_env_number("GOVCRAWL_OCR_MAX_PAGES", DEFAULT_MAX_PAGES))
-    max_seconds = _env_number("GOVCRAWL_OCR_MAX_SECONDS", DEFAULT_MAX_SECONDS)
-    started = time.monotonic()
-    read = 0
-    cells: list = []
+    reader = DocumentOCR(what)
     for number, item in enumerate(images, 1):
-        if number > max_pages:
-            layout.warnings.append(f"OCR stopped at the cap of {max_pages} {what}s (GOVCRAWL_OCR_MAX_PAGES); "
-                                   f"{len(images) - max_pages} not read")
+        stop = reader.stop_reason(number, len(images))
+        if stop:
+            layout.warnings.append(stop)
             break
-        if time.monotonic() - started > max_seconds:
-            layout.warnings.append(f"OCR stopped after {max_seconds:g} s (GOVCRAWL_OCR_MAX_SECONDS); "
-                                   f"{len(images) - number + 1} of {len(images)} {what}s not read")
-            break
+        reader.read_into(layout, number, item)
+    layout.warnings += reader.summary()
+    return layout
+
+
+class DocumentOCR:
+    """The OCR of one document's pictures: its caps (pictures and seconds), and the warnings that sum it up."""
+
+    def __init__(self, what: str = "image"):
+        self.what = what
+        self.max_pages = int(_env_number("GOVCRAWL_OCR_MAX_PAGES", DEFAULT_MAX_PAGES))
+        self.max_seconds = _env_number("GOVCRAWL_OCR_MAX_SECONDS", DEFAULT_MAX_SECONDS)
+        self.started = time.monotonic()
+        self.read = 0
+        self.cells: list = []
+
+    def stop_reason(self, number: int, total: int) -> str | None:
+        """Why the ``number``-th of ``total`` pictures is not read (a cap is reached), or None."""
+        if number > self.max_pages:
+            return (f"OCR stopped at the cap of {self.max_pages} {self.what}s (GOVCRAWL_OCR_MAX_PAGES); "
+                    f"{total - self.max_pages} not read")
+        if time.monotonic() - self.started > self.max_seconds:
+            return (f"OCR stopped after {self.max_seconds:g} s (GOVCRAWL_OCR_MAX_SECONDS); "
+                    f"{total - number + 1} of {total} {self.what}s not read")
+        return None
+
+    def read_into(self, layout: Layout, number: int, item) -> bool:
+        """Read one picture and add its blocks to ``layout``; False (and a warning) if it could not be read."""
         try:
             array = _decode(bytes(item)) if isinstance(item, (bytes, bytearray)) else item() if callable(item) else item
             with _engine_lock:  # one engine per process; its sessions are not shared between threads
                 page = read_picture(array)
         except Exception as exc:  # one unreadable picture must not lose the others
-            layout.warnings.append(f"{what} {number} could not be read by OCR ({type(exc).__name__}: {exc})")
-            continue
-        read += 1
-        cells += page.cells
+            layout.warnings.append(f"{self.what} {number} could not be read by OCR ({type(exc).__name__}: {exc})")
+            return False
+        self.read += 1
+        self.cells += page.cells
         _add_blocks(layout, page.blocks)
-    seconds = time.monotonic() - started
-    if read:
+        return True
+
+    def summary(self) -> list[str]:
+        """How many pictures were read, in how long, the lowest cell confidence, and the unsure numbers."""
+        if not self.read:
+            return []
+        seconds = time.monotonic() - self.started
+        cells = self.cells
         lowest = min((c[2] for c in cells), default=None)
-        layout.warnings.append(
-            f"tables read by OCR from {read} {what}{'s' if read != 1 else ''} in {seconds:.1f} s; "
-            + (f"lowest cell confidence {lowest:.2f}" if lowest is not None else "no table cells found")
-        )
+        out = [f"tables read by OCR from {self.read} {self.what}{'s' if self.read != 1 else ''} in {seconds:.1f} s; "
+               + (f"lowest cell confidence {lowest:.2f}" if lowest is not None else "no table cells found")]
         unsure = [c for c in cells if (_NUMBER.match(c[1]) and c[2] < UNSURE_BELOW) or _JUNK.match(c[1])]
         if unsure:
             shown = "; ".join(f"{c[1]!r}{f' (read {c[3]!r})' if c[3] else ''} in {c[0] or 'a row without label'} ({c[2]:.2f})"
                               for c in unsure[:30])
             more = f"; and {len(unsure) - 30} more" if len(unsure) > 30 else ""
-            layout.warnings.append(f"OCR unsure of {len(unsure)} number(s) (cell, row, confidence): {shown}{more}")
-    return layout
+            out.append(f"OCR unsure of {len(unsure)} number(s) (cell, row, confidence): {shown}{more}")
+        return out
 
 
 def _add_blocks(layout: Layout, blocks) -> None:
@@ -725,17 +753,30 @@ def pdf_is_scanned(body: bytes) -> bool:
     except Exception:  # pdfium's error for a broken file: the PDF reader has said what is wrong
         return False
     try:
-        for page in pdf:
+        return len(pdf) > 0 and not has_text_layer(pdf)
+    finally:
+        pdf.close()
+
+
+def has_text_layer(pdf) -> bool:
+    """Whether any page of an open pypdfium2 document has characters (a page that fails to load has none)."""
+    for index in range(len(pdf)):
+        try:
+            page = pdf[index]
+        except Exception:  # a broken page: the PDF reader says so where it reads it
+            continue
+        try:
             textpage = page.get_textpage()
             try:
                 if textpage.count_chars() > 0:
-                    return False
+                    return True
             finally:
                 textpage.close()
-                page.close()
-        return len(pdf) > 0
-    finally:
-        pdf.close()
+        except Exception:  # same
+            continue
+        finally:
+            page.close()
+    return False
 
 
 def layout_from_scanned_pdf(body: bytes) -> Layout:
@@ -747,7 +788,7 @@ def layout_from_scanned_pdf(body: bytes) -> Layout:
     try:
         n_pages = len(pdf)
         # Rendered when OCR comes to them: a 20-page scan at 200 dpi would hold 230 MB of bitmaps at once.
-        pictures = [partial(_render_page, pdf, index) for index in range(min(n_pages, max_pages))]
+        pictures = [partial(render_pdf_page, pdf, index) for index in range(min(n_pages, max_pages))]
         layout = layout_from_images(pictures, what="PDF page")
     finally:
         pdf.close()
@@ -758,7 +799,8 @@ def layout_from_scanned_pdf(body: bytes) -> Layout:
     return layout
 
 
-def _render_page(pdf, index: int):
+def render_pdf_page(pdf, index: int):
+    """Page ``index`` of a pypdfium2 document as a BGR array, at its scan's resolution (``_scan_dpi``)."""
     page = pdf[index]
     try:
         return _bgr(page.render(scale=_scan_dpi(page) / 72, grayscale=False).to_pil())
