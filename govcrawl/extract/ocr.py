@@ -294,7 +294,7 @@ def _recognise(image, boxes: list[_Box]) -> None:
         # the recogniser's own normalisation: [0, 255] → [-1, 1], channels first
         crops.append(cv2.resize(crop, (width, height)).astype(np.float32).transpose(2, 0, 1) / 127.5 - 1.0)
     # Reading order, so neighbours in a strip are neighbours on the page.
-    line = sorted(b.h for b in boxes)[len(boxes) // 2]
+    line = max(1.0, sorted(b.h for b in boxes)[len(boxes) // 2])
     order = sorted(range(len(boxes)), key=lambda i: (round(boxes[i].cy / line), boxes[i].x0))
     total = sum(crops[i].shape[2] + STRIP_GAP for i in order)
     target = max(min_width, total / max(1, math.ceil(total / STRIP_WIDTH)))  # strips of even length
