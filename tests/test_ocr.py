@@ -219,3 +219,41 @@ def test_page_cap_stops_ocr_and_says_so(monkeypatch):
     assert any("cap of 1 image" in w and "1 not read" in w for w in layout.warnings), layout.warnings
     assert "行政复议" in layout.tokens and "行政许可" not in layout.tokens
     assert layout.tokens.count(ROW_END) >= 4
+
+
+def _mixed_pdf(tables: dict, fmt: str) -> tuple[bytes, int]:
+    """A text PDF of sections 二 and 三 with a scanned page of section 四 after it; (PDF, the scan's page number)."""
+    import pypdfium2 as pdfium
+
+    from tests.pdf_reports import report_pdf
+
+    text = report_pdf({k: v for k, v in tables.items() if k != "review_litigation"}, fmt=fmt,
+                      title="示例县人民政府2022年政府信息公开工作年度报告")
+    scan = images.image_pdf([images.section_image(tables, fmt=fmt, section="review_litigation")], dpi=150)
+    document = pdfium.PdfDocument(text)
+    document.import_pages(pdfium.PdfDocument(scan))
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue(), len(document)
+
+
+def test_scanned_page_of_a_text_pdf_is_read_by_ocr_where_it_stands():
+    tables = _tables("2021", 31, blanks=True)
+    body, scan_page = _mixed_pdf(tables, "2021")
+    item = _valid(extract_document(body, "http://127.0.0.1/mixed.pdf"))
+    assert diff_values(tables, item["tables"]) == []
+    assert item["provenance"]["reader"] == "ocr"  # a table came from the scanned page
+    assert f"PDF page {scan_page} of {scan_page} only images, no text layer: read by OCR" in item["warnings"]
+    assert any(w.startswith("tables read by OCR from 1 PDF page in ") for w in item["warnings"]), item["warnings"]
+    _all_checks_hold(item)
+
+
+def test_scanned_page_of_a_text_pdf_with_ocr_off_is_named(monkeypatch):
+    monkeypatch.setenv("GOVCRAWL_OCR", "0")
+    tables = _tables("2021", 31, blanks=True)
+    body, scan_page = _mixed_pdf(tables, "2021")
+    item = _valid(extract_document(body, "http://127.0.0.1/mixed.pdf"))
+    assert "review_litigation" not in item["tables"] and item["tables"]["applications"] == tables["applications"]
+    assert item["provenance"]["reader"] == "pdf"
+    assert any(f"PDF page {scan_page} of {scan_page} only images" in w and "OCR is off" in w
+               for w in item["warnings"]), item["warnings"]

@@ -107,11 +107,20 @@ def test_scanned_pdf_says_it_has_no_text_layer():
     assert not is_report(item)
 
 
-def test_scanned_pages_in_a_text_pdf_are_named():
+def test_scanned_pages_in_a_text_pdf_are_named_when_ocr_is_off(monkeypatch):
+    monkeypatch.setenv("GOVCRAWL_OCR", "0")
     layout = layout_from_pdf(scanned_pdf([TITLE, None, "六、其他需要报告的事项", None]))
     assert layout.lines == [TITLE, "六、其他需要报告的事项"]
     assert len(layout.warnings) == 1
-    assert "PDF pages 2, 4 of 4 only images" in layout.warnings[0] and "OCR" in layout.warnings[0]
+    assert "PDF pages 2, 4 of 4 only images" in layout.warnings[0] and "OCR is off" in layout.warnings[0]
+
+
+def test_scanned_pages_past_the_ocr_cap_are_named(monkeypatch):
+    monkeypatch.setenv("GOVCRAWL_OCR_MAX_PAGES", "0")
+    layout = layout_from_pdf(scanned_pdf([TITLE, None, "六、其他需要报告的事项", None]))
+    assert layout.lines == [TITLE, "六、其他需要报告的事项"] and layout.ocr_tokens == []
+    assert layout.warnings == ["OCR stopped at the cap of 0 PDF pages (GOVCRAWL_OCR_MAX_PAGES); "
+                               "PDF pages 2, 4 of 4 not read, tables there not read"]
 
 
 def test_not_a_pdf_behind_the_magic_is_a_warning():

@@ -42,6 +42,7 @@ class Layout:
     lines: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     document_title: str | None = None  # the file's own Title metadata (PDF), untrusted
+    ocr_tokens: list[tuple[int, int]] = field(default_factory=list)  # token ranges OCR read (scanned pages of a PDF)
 
     def add_grid(self, grid: list[list[str | None]]) -> None:
         """A table: rows of cells, ``None`` where a merged cell covers the position."""

@@ -10,7 +10,11 @@ Owns everything between PDF bytes and cells:
 * the text outside the grids as lines, all blocks of a page in top-to-bottom
   order, so a table split over pages reads as one stream;
 * the clear warnings: a PDF that cannot be opened, and pages with no text
-  layer (scans), which we do not OCR.
+  layer (scans);
+* the scanned pages of a PDF that has text on its other pages: read by OCR
+  where they stand (``_MixedScan``, through ``ocr.DocumentOCR``), so a table
+  continued from a text page onto a scanned one reads on.  A PDF with no
+  text layer at all is read by ``ocr.layout_from_scanned_pdf`` instead.
 
 Why pdfium and not pdfplumber/pdfminer: pdfminer interprets the content in
 pure Python (about 240 ms to read a real report, where pdfium reads its text
@@ -34,11 +38,13 @@ import struct
 import threading
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
+from functools import partial
 from operator import itemgetter
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from govcrawl.extract import ocr
 from govcrawl.extract.layout import Layout
 
 # pdfplumber's defaults, which the real-PDF golds were made with.
@@ -115,6 +121,7 @@ def _layout_from_pdf(body: bytes) -> Layout:
         pages = len(document)
         no_text: list[int] = []
         scanned: list[int] = []
+        mixed: _MixedScan | None = None
         for number in range(1, pages + 1):
             try:
                 chars, images = _read_page(document, number - 1, layout)
@@ -125,19 +132,74 @@ def _layout_from_pdf(body: bytes) -> Layout:
                 no_text.append(number)
                 if images:
                     scanned.append(number)
+                    if mixed is None:
+                        mixed = _MixedScan.start(document)
+                    if mixed:
+                        mixed.read(document, number, layout)
         if pages and len(no_text) == pages:
             layout.warnings.append(
                 f"PDF has no text layer ({pages} pages, image-only?): OCR is not supported, no tables read"
             )
+        elif mixed:
+            layout.warnings += mixed.summary(pages)
         elif scanned:
             listed = ", ".join(map(str, scanned))
+            why = "OCR is off (GOVCRAWL_OCR=0)" if not ocr.enabled() else "OCR is not supported"
             layout.warnings.append(
                 f"PDF page{'s' if len(scanned) > 1 else ''} {listed} of {pages} only images, no text layer "
-                "(scanned?): OCR is not supported, tables there not read"
+                f"(scanned?): {why}, tables there not read"
             )
     finally:
         document.close()
     return layout
+
+
+class _MixedScan:
+    """The scanned pages of a PDF whose other pages have text: each read by OCR where it stands.
+
+    A PDF without any text layer is the extractor's whole-document OCR
+    (``ocr.layout_from_scanned_pdf``), not this.  The page and time caps
+    (``GOVCRAWL_OCR_MAX_PAGES``, ``GOVCRAWL_OCR_MAX_SECONDS``) count the
+    scanned pages only; ``layout.ocr_tokens`` marks what OCR added, so the
+    item can say whether its tables come from the text layer or from OCR.
+    """
+
+    def __init__(self):
+        self.ocr = ocr.DocumentOCR("PDF page")
+        self.read_pages: list[int] = []
+        self.not_read: list[int] = []
+        self.stop: str | None = None
+
+    @classmethod
+    def start(cls, document: pdfium.PdfDocument):
+        """A reader for a mixed PDF with OCR on; False when OCR is off or no page has text."""
+        if not ocr.enabled() or not ocr.has_text_layer(document):
+            return False
+        return cls()
+
+    def read(self, document: pdfium.PdfDocument, number: int, layout: Layout) -> None:
+        if self.stop is None:
+            self.stop = self.ocr.stop_reason(len(self.read_pages) + 1, len(self.read_pages) + 1)
+        if self.stop is not None:
+            self.not_read.append(number)
+            return
+        first = len(layout.tokens)
+        if self.ocr.read_into(layout, number, partial(ocr.render_pdf_page, document, number - 1)):
+            self.read_pages.append(number)
+            layout.ocr_tokens.append((first, len(layout.tokens)))
+
+    def summary(self, pages: int) -> list[str]:
+        out = []
+        if self.read_pages:
+            listed = ", ".join(map(str, self.read_pages))
+            plural = "s" if len(self.read_pages) > 1 else ""
+            out.append(f"PDF page{plural} {listed} of {pages} only images, no text layer: read by OCR")
+        out += self.ocr.summary()
+        if self.not_read:
+            reason = self.stop.split(";")[0] if self.stop else "OCR stopped"
+            out.append(f"{reason}; PDF page{'s' if len(self.not_read) > 1 else ''} "
+                       f"{', '.join(map(str, self.not_read))} of {pages} not read, tables there not read")
+        return out
 
 
 def pdf_title(document: pdfium.PdfDocument) -> str | None:

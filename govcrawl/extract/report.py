@@ -86,6 +86,16 @@ def _read_layout(
     return layout_from_text(text), None, decoded.encoding, warnings, "text"
 
 
+def _text_layer_tokens(layout: Layout) -> list[str]:
+    """The layout's tokens without those OCR read."""
+    kept: list[str] = []
+    last = 0
+    for start, end in layout.ocr_tokens:
+        kept += layout.tokens[last:start]
+        last = end
+    return kept + layout.tokens[last:]
+
+
 def extract_document(
     body: bytes, url: str, headers: Mapping | None = None, *, portal: str | None = None,
     images: Sequence[bytes] = (),
@@ -117,6 +127,10 @@ def extract_document(
             result, reader = read_tables(pictures.tokens, year=meta.get("year")), "ocr"
         else:
             warnings.append(f"{len(images)} image(s) on the page: {OCR_OFF}, not read")
+    if reader == "pdf" and layout.ocr_tokens and result.tables:
+        # A PDF with some scanned pages read by OCR: its tables are "ocr" where those pages changed them.
+        if read_tables(_text_layer_tokens(layout), year=meta.get("year")).tables != result.tables:
+            reader = "ocr"
     warnings += result.warnings
 
     provenance = {key: None for key in PROVENANCE_KEYS}
