@@ -95,6 +95,7 @@ class Measured:
     server_cpu: float    # CPU seconds of this process's other threads (the servers) during the run
     sampler_cpu: float   # CPU seconds of the sampling itself (this thread), also taken from the machine
     elapsed: float | None  # Scrapy's own elapsed_time_seconds (wall minus start-up and shutdown)
+    started_at: float    # time.time() at the start, to place the servers' request log on the run
     stderr: str
 
 
@@ -114,7 +115,7 @@ def run_measured(cmd: list[str], *, cwd: Path, env: dict, log_dir: Path) -> Meas
     cpu_seen: dict[tuple[int, float], float] = {}  # (pid, create_time) -> last CPU seconds seen
     self_before, sampler_before = os.times(), time.thread_time()
     with open(err_path, "w") as err:
-        started = time.monotonic()
+        started, started_at = time.monotonic(), time.time()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
         root = psutil.Process(proc.pid) if psutil else None
         procs = [root]
@@ -160,7 +161,7 @@ def run_measured(cmd: list[str], *, cwd: Path, env: dict, log_dir: Path) -> Meas
         cpu=cpu, processes=most_procs, by_process=by_process,
         server_cpu=(self_after.user - self_before.user) + (self_after.system - self_before.system) - sampler_cpu,
         sampler_cpu=sampler_cpu,
-        elapsed=_elapsed(err_path.read_text("utf-8", "replace")),
+        elapsed=_elapsed(err_path.read_text("utf-8", "replace")), started_at=started_at,
         stderr=err_path.read_text("utf-8", "replace")[-3000:])
 
 
@@ -247,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         if run.code != 0:
             print(run.stderr, file=sys.stderr)
         served = [(srv, r) for srv in servers for r in srv.log]
+        timelines = {"govcrawl portals": sorted(r.time - run.started_at for _, r in served)}
         requested = [srv.url(r.target) for srv, r in served]
         served_mb = sum(len(res.body) for srv, r in served if r.status == 200
                         and (res := srv.site.lookup(r.path, r.query)) is not None) / 1e6
@@ -267,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         if floor.code != 0:
             print(floor.stderr, file=sys.stderr)
         rows.append(("plain scrapy (floor)", sum(len(s.log) for s in servers), None, floor))
+        timelines["plain scrapy (floor)"] = sorted(r.time - floor.started_at for srv in servers for r in srv.log)
     finally:
         for srv in servers:
             srv.stop()
@@ -310,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
         if m.by_process:
             print(f"{name}: each process's own peak RSS and CPU: "
                   + ", ".join(f"{label} {mib:.0f} MiB {cpu:.1f} s" for label, (mib, cpu) in m.by_process.items()))
+    print("timeline (s from start): " + "; ".join(
+        f"{name} first request {t[0]:.1f}, half the requests by {t[len(t) // 2]:.1f}, last {t[-1]:.1f}, exit {m.wall:.1f}"
+        for name, _, _, m in rows if (t := timelines.get(name))))
     crawl, floor_run = rows[0][3], rows[-1][3]
     if crawl.by_process:
         own = next(iter(crawl.by_process.values()))[1]  # the first process seen is the crawler itself
