@@ -71,6 +71,12 @@ CONCURRENT_ITEMS = 8
 DOWNLOAD_MAXSIZE = 60 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 20 * 1024 * 1024
 HTTPCACHE_ENABLED = False
+# No control servers in a crawl: Scrapy's telnet console, and its remote-control HTTP server
+# (on by default since 2.19: runs Python code posted to it, keeps a token file under
+# ~/.local/state/scrapy, and costs the crawl's start-up an aiohttp import). A crawl is watched
+# through its log, stats and ledger; turn either on with -s ...=True to debug a live crawl.
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = "INFO"
 # Discovery depth is counted by the spider (GOVCRAWL_MAX_DEPTH) so pagination is free.
 DEPTH_LIMIT = 0

@@ -45,6 +45,16 @@ def test_crawl_exits_cleanly(static_crawl):
     assert "Traceback" not in result.stderr, result.describe()
 
 
+def test_the_crawl_opens_no_control_server(static_crawl):
+    """Neither Scrapy's telnet console nor its remote-control server (which runs posted code) listens."""
+    result, _ = static_crawl
+    log = result.stderr + result.stdout
+    enabled = log.split("Enabled extensions:", 1)[1].split("]", 1)[0]
+    assert "scrapy.extensions.corestats.CoreStats" in enabled  # the list was found
+    assert "TelnetConsole" not in enabled and "RemoteControl" not in enabled
+    assert "Telnet console listening" not in log
+
+
 def test_every_line_is_json_and_chinese_is_readable(static_crawl):
     result, _ = static_crawl
     assert result.raw.strip(), "no output at all\n" + result.describe()
