@@ -11,6 +11,15 @@ input: problems land in ``item["warnings"]``.  ``is_report(item)`` tells a real
 report from a page that merely looked like one.
 """
 
-from govcrawl.extract.report import NOT_A_REPORT, extract_document, is_report
-
 __all__ = ["NOT_A_REPORT", "extract_document", "is_report"]
+
+
+def __getattr__(name: str):
+    # The reader (report, metadata, tables, pdf, ocr ...) loads on first use, not when a submodule
+    # is imported: the crawler process itself only needs ``textfix`` (discovery's text repair) and
+    # ``is_report``, and its start-up and memory pay for what it imports.
+    if name in __all__:
+        from govcrawl.extract import report
+
+        return getattr(report, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -109,7 +109,7 @@ class ExtractorPool:
         # forkserver: workers start from a clean, small server process, not a copy of the crawler
         # (whose reactor, sockets and browser must not be forked).
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["govcrawl.extract"])
+        context.set_forkserver_preload(["govcrawl.extract.report"])
         return ProcessPoolExecutor(max_workers=workers or self.workers, mp_context=context,
                                    initializer=_ignore_sigint, max_tasks_per_child=self.max_tasks_per_child)
 
