@@ -4,12 +4,15 @@ Used by the OCR tests, the fake web (a report page made of images, an
 image-only PDF) and the OCR benchmark.  The tables are the official template
 grids of ``render.grids`` drawn with Pillow and a CJK font from the system
 (``fonts-noto-cjk`` or ``fonts-wqy-zenhei``, installed by ``make setup``):
-ruling lines, merged cells, labels wrapped inside their cell.
+ruling lines, merged cells, labels wrapped inside their cell.  ``font=`` picks
+one of ``FONTS`` (``sans``, the default, ``sans-bold``, ``serif``, ``zenhei``):
+real reports come in all of them, and the recogniser reads a lone digit of
+each differently.
 
-* ``report_pages(tables, fmt=, title=, dpi=)`` – A4 pages (PIL images): title,
+* ``report_pages(tables, fmt=, title=, dpi=, font=)`` – A4 pages (PIL images): title,
   section headings and tables; a table too long for a page goes on over the
   next page, as real scans do.
-* ``section_image(tables, fmt=, section=)`` – one section's table alone, as a
+* ``section_image(tables, fmt=, section=, font=)`` – one section's table alone, as a
   screenshot pasted into a report page.
 * ``image_pdf(pages, dpi=)`` – an image-only PDF (no text layer) of pages.
 * ``degrade(image, angle=, jpeg_quality=)`` – a slightly rotated, JPEG-compressed copy.
@@ -28,11 +31,13 @@ from govcrawl.demo import render
 from govcrawl.demo.render import place
 from govcrawl.extract import template as T
 
-# Noto Sans CJK SC is index 2 of the .ttc; WenQuanYi Zen Hei index 0.
-_FONTS = (
-    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
-    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
-)
+# The SC face is index 2 of a Noto CJK .ttc; WenQuanYi Zen Hei is index 0 of its own.
+FONTS = {
+    "sans": ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
+    "sans-bold": ("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc", 2),
+    "serif": ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc", 2),
+    "zenhei": ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
+}
 A4_INCHES = (8.27, 11.69)
 # Relative column widths of each section's table (label columns wide, number columns narrow).
 _WIDTHS = {
@@ -42,10 +47,17 @@ _WIDTHS = {
 }
 
 
-@lru_cache(maxsize=1)
-def cjk_font_file() -> tuple[str, int]:
-    """A CJK font on this machine: (path, index in the collection)."""
-    for path, index in _FONTS:
+def installed_fonts() -> list[str]:
+    """The names of ``FONTS`` whose file is on this machine."""
+    return [name for name, (path, _) in FONTS.items() if Path(path).is_file()]
+
+
+@lru_cache(maxsize=8)
+def cjk_font_file(font: str = "sans") -> tuple[str, int]:
+    """The CJK font ``font`` names (path, index in the collection), else the first CJK font this machine has."""
+    if font not in FONTS:
+        raise ValueError(f"unknown font {font!r}: one of {', '.join(FONTS)}")
+    for path, index in [FONTS[font], FONTS["sans"], FONTS["zenhei"]]:
         if Path(path).is_file():
             return path, index
     if shutil.which("fc-match"):
@@ -57,11 +69,11 @@ def cjk_font_file() -> tuple[str, int]:
     raise RuntimeError("no CJK font found: install fonts-noto-cjk or fonts-wqy-zenhei (make setup does)")
 
 
-@lru_cache(maxsize=16)
-def _font(size: int):
+@lru_cache(maxsize=32)
+def _font(size: int, font: str = "sans"):
     from PIL import ImageFont
 
-    path, index = cjk_font_file()
+    path, index = cjk_font_file(font)
     return ImageFont.truetype(path, size, index=index)
 
 
@@ -123,36 +135,38 @@ def _draw_table(draw, cells, xs, heights, line_h, font, x0: int, y0: int, rows: 
             y += line_h
 
 
-def section_image(tables: dict, *, fmt: str, section: str, dpi: int = 150, heading: bool = True):
-    """One section's table as a picture (its heading above it when ``heading``)."""
+def section_image(tables: dict, *, fmt: str, section: str, dpi: int = 150, heading: bool = True,
+                  font: str = "sans"):
+    """One section's table as a picture (its heading above it when ``heading``), drawn in ``font``."""
     from PIL import Image, ImageDraw
 
     scale = dpi / 72
-    font = _font(round(9 * scale))
+    cell_font = _font(round(9 * scale), font)
     grid = render.grids(tables, fmt)[section]
     width = int(A4_INCHES[0] * dpi) - 2 * int(0.6 * dpi)
     rel = _WIDTHS[section]
     widths = [width * w / sum(rel) for w in rel]
-    cells, xs, heights, line_h = _layout_table(grid, widths, font, pad=round(3 * scale))
+    cells, xs, heights, line_h = _layout_table(grid, widths, cell_font, pad=round(3 * scale))
     margin = round(10 * scale)
     top = margin + (line_h * 2 if heading else 0)
     image = Image.new("RGB", (width + 2 * margin, top + sum(heights) + margin), "white")
     draw = ImageDraw.Draw(image)
     if heading:
-        draw.text((margin, margin), T.SECTION_TITLES[section], fill="black", font=_font(round(11 * scale)))
-    _draw_table(draw, cells, xs, heights, line_h, font, margin, top, range(len(heights)))
+        draw.text((margin, margin), T.SECTION_TITLES[section], fill="black", font=_font(round(11 * scale), font))
+    _draw_table(draw, cells, xs, heights, line_h, cell_font, margin, top, range(len(heights)))
     return image
 
 
-def report_pages(tables: dict, *, fmt: str, title: str, dpi: int = 150) -> list:
-    """The report on A4 pages; a table goes on over the next page where it does not fit."""
+def report_pages(tables: dict, *, fmt: str, title: str, dpi: int = 150, font: str = "sans") -> list:
+    """The report on A4 pages, drawn in ``font``; a table goes on over the next page where it does not fit."""
     from PIL import Image, ImageDraw
 
     scale = dpi / 72
     page_w, page_h = int(A4_INCHES[0] * dpi), int(A4_INCHES[1] * dpi)
     margin = int(0.6 * dpi)
     width = page_w - 2 * margin
-    body_font, cell_font, title_font = _font(round(10.5 * scale)), _font(round(9 * scale)), _font(round(15 * scale))
+    body_font, cell_font, title_font = (_font(round(10.5 * scale), font), _font(round(9 * scale), font),
+                                        _font(round(15 * scale), font))
     pages: list = []
     state = {"draw": None, "y": page_h}
 

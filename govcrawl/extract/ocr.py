@@ -65,6 +65,9 @@ UNSURE_BELOW = 0.6
 STRIP_WIDTH = 640
 STRIP_GAP = 24
 REREAD_BELOW = 0.9
+# A ruled cell with ink but no number or word read (``_reread_from_ink``) is read once more from its ink alone,
+# with this fraction of the ink's height of white around it: the font's lone 0 then reads as a 0, not a 。.
+INK_PAD = 0.3
 
 _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "png"),
@@ -330,8 +333,17 @@ def _recognise(image, boxes: list[_Box]) -> None:
             x0, y0, x1, y1 = max(0, b.x0), max(0, b.y0), min(w - 1, b.x1), min(h - 1, b.y1)
             quads.append(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32))
         for box, crop in zip(again, _engine().get_crop_img_list(image, quads), strict=True):
-            ratio = max(min_width / height, crop.shape[1] / max(1, crop.shape[0]))
-            _read_into(box, rec.session(rec.resize_norm_img(crop, ratio)[np.newaxis].astype(np.float32))[0][0])
+            _read_into(box, _scores_alone(crop))
+
+
+def _scores_alone(crop):
+    """The recogniser's (steps × characters) scores for one crop read alone, padded to the model's 320 px."""
+    import numpy as np
+
+    rec = _engine().text_rec
+    _, height, min_width = rec.rec_image_shape
+    ratio = max(min_width / height, crop.shape[1] / max(1, crop.shape[0]))
+    return rec.session(rec.resize_norm_img(crop, ratio)[np.newaxis].astype(np.float32))[0][0]
 
 
 def _read_into(box: _Box, preds) -> None:
@@ -536,11 +548,14 @@ def _lines(boxes: list[_Box]) -> list[list[_Box]]:
     return [sorted(line, key=lambda b: b.x0) for line in lines]
 
 
-def _ink_box(gray, inside: tuple, text_height: float) -> _Box | None:
-    """A box around the ink of a cell where detection found no text (a lone small digit it missed).
+def _ink_bounds(gray, inside: tuple, text_height: float) -> tuple[int, int, int, int] | None:
+    """The tight box (x0, y0, x1, y1) around the dark pixels inside a cell, or None for a blank cell.
 
-    A blank cell has no ink and stays blank; one with a mark of at least a
-    dot's size is read like any box.
+    A margin of a tenth of a text line keeps the ruling lines out; a mark
+    smaller than a dot is no ink.  A thin glyph (a 7 or a 1 of a light
+    font: 20 pixels at 150 dpi) has fewer pixels than a dot of a bold one,
+    so fewer count where they stand as tall as a digit and clear of the
+    cell's sides, where a remnant of a ruling line would touch.
     """
     margin = max(2, int(text_height * 0.1))
     x0, y0, x1, y1 = (int(inside[0]) + margin, int(inside[1]) + margin, int(inside[2]) - margin,
@@ -548,12 +563,75 @@ def _ink_box(gray, inside: tuple, text_height: float) -> _Box | None:
     if x1 - x0 < 4 or y1 - y0 < 4:
         return None
     ink = gray[y0:y1, x0:x1] < 128
-    if ink.sum() < max(12, 0.03 * text_height * text_height):
+    count = int(ink.sum())
+    if count < 12:
         return None
     ys, xs = ink.nonzero()
+    bounds = (x0 + int(xs.min()), y0 + int(ys.min()), x0 + int(xs.max()) + 1, y0 + int(ys.max()) + 1)
+    if count < 0.03 * text_height * text_height:
+        glyph_tall = bounds[3] - bounds[1] >= 0.4 * text_height
+        if not glyph_tall or bounds[0] == x0 or bounds[2] == x1:
+            return None
+    return bounds
+
+
+def _ink_box(gray, inside: tuple, text_height: float) -> _Box | None:
+    """A box around the ink of a cell where detection found no text (a lone small digit it missed).
+
+    A blank cell has no ink and stays blank; one with a mark of at least a
+    dot's size is read like any box.
+    """
+    bounds = _ink_bounds(gray, inside, text_height)
+    if bounds is None:
+        return None
+    x0, y0, x1, y1 = bounds
     pad = max(2, int(text_height * 0.15))
-    return _Box(max(x0, x0 + xs.min() - pad), max(y0, y0 + ys.min() - pad), min(x1, x0 + xs.max() + pad),
-                min(y1, y0 + ys.max() + pad), room=inside)
+    return _Box(max(inside[0], x0 - pad), max(inside[1], y0 - pad), min(inside[2], x1 + pad),
+                min(inside[3], y1 + pad), room=inside)
+
+
+def _is_numeric(box: _Box) -> bool:
+    return bool(_NUMBER.match(box.text) or (box.digits and _NUMBER.match(box.digits[0])))
+
+
+def _reread_from_ink(image, gray, table: _Table, boxes: list[_Box], text_height: float) -> list[_Box]:
+    """The boxes of a ruled table, where a cell with ink was read as no number and no word read again.
+
+    Such a cell is nearly always a lone digit (often a 0) that the
+    recogniser, shown the detector's crop, called ``。``, ``o`` or nothing:
+    how tight the crop sits around a ring decides whether it is a full stop
+    or a zero, and the fonts differ.  Its ink alone, with ``INK_PAD`` of
+    white around it, reads as the digit.  The new reading replaces the
+    cell's boxes only when it is a number (or, decoded over digits only,
+    is one where the first reading was not even that; ``_as_number`` then
+    keeps it unsure); else the cell keeps what it had, and a cell read as
+    nothing stays null with the table reader's warning.
+    """
+    import cv2
+
+    pieces: dict = {}
+    for b in boxes:
+        pieces.setdefault(table.cell_of(b.cx, b.cy), []).append(b)
+    out = list(pieces.pop(None, []))
+    for owner, cell in pieces.items():
+        text = "".join(b.text for b in cell)
+        bounds = None
+        if not _NUMBER.match(text) and not _HAN.search(text):
+            bounds = _ink_bounds(gray, table.inside(owner), text_height)
+        if bounds is None:
+            out += cell
+            continue
+        x0, y0, x1, y1 = bounds
+        pad = max(2, round((y1 - y0) * INK_PAD))
+        crop = cv2.copyMakeBorder(image[y0:y1, x0:x1], pad, pad, pad, pad, cv2.BORDER_CONSTANT,
+                                  value=(255, 255, 255))
+        again = _Box(x0, y0, x1, y1, room=table.inside(owner))
+        _read_into(again, _scores_alone(crop))
+        if _NUMBER.match(again.text) or (_is_numeric(again) and not any(_is_numeric(b) for b in cell)):
+            out.append(again)
+        else:
+            out += cell
+    return out
 
 
 def _split_at(box: _Box, xs: list[float]) -> list[_Box]:
@@ -645,6 +723,8 @@ def read_picture(image) -> PageRead:
     every = outside + [b for group in in_table.values() for b in group]
     _recognise(image, every)
     page.n_boxes = len(every)
+    for t_index, table in enumerate(tables):
+        in_table[t_index] = _reread_from_ink(image, gray, table, in_table.get(t_index, []), text_height)
     for t_index, table in enumerate(tables):
         grid, confidences = _table_grid(table, [b for b in in_table.get(t_index, []) if b.text])
         if any(any(c for c in row if c) for row in grid):
