@@ -243,21 +243,14 @@ class ArchiveWriter:
         self.append(data)
         return records
 
-    def append(self, data: bytes) -> None:
-        """Append already gzipped records (``document_records``) to the current file, rotating first if full."""
+    def append(self, data: bytes) -> str:
+        """Append already gzipped records (``document_records``), rotating first if full; the file's name."""
         if self.file is None or self.file.tell() >= self.max_bytes:
             self._open_next()
-        assert self.file is not None
+        assert self.file is not None and self.path is not None
         self.file.write(data)
         self.file.flush()
         self.bytes_written += len(data)
-
-    @property
-    def current_name(self) -> str:
-        """The file the next ``append`` goes to (opened now if need be)."""
-        if self.file is None or self.file.tell() >= self.max_bytes:
-            self._open_next()
-        assert self.path is not None
         return self.path.name
 
     def write(self, *, url: str, body: bytes, status: int = 200, headers: Any = None,
@@ -267,9 +260,7 @@ class ArchiveWriter:
         data, record_id = document_records(url=url, body=body, status=status, headers=headers,
                                            fetched_at=fetched_at, referer=referer, facts=archive_facts(facts),
                                            request_headers=self.request_headers)
-        name = self.current_name
-        self.append(data)
-        return ArchiveRef(name, record_id)
+        return ArchiveRef(self.append(data), record_id)
 
     def close(self) -> None:
         if self.file is not None:

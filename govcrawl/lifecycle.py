@@ -45,7 +45,7 @@ from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured
 
 from govcrawl.items import utc_timestamp
-from govcrawl.middlewares_state import PAGE_KINDS, STATE_KINDS
+from govcrawl.middlewares_state import DEFAULT_RECHECK_AFTER, PAGE_KINDS, STATE_KINDS
 from govcrawl.state import CrawlState, RedisCrawlState, SQLiteCrawlState, now, state_for
 
 MISSING_CRAWLS_TO_REMOVE = 2
@@ -253,7 +253,7 @@ class ReportLifecycle:
         self.store = store
         self.stats = crawler.stats
         self.run_id = f"{utc_timestamp()}-{id(self):x}"
-        self.recheck_after = crawler.settings.getfloat("GOVCRAWL_RECHECK_AFTER", 7 * 24 * 3600)
+        self.recheck_after = crawler.settings.getfloat("GOVCRAWL_RECHECK_AFTER", DEFAULT_RECHECK_AFTER)
         self.requested: set[str] = set()  # report/attachment URLs this run asked for
         self.removed_this_run: set[str] = set()
         self.missing_urls: set[str] = set()  # report URLs seen gone this run

@@ -20,7 +20,8 @@ from typing import Any
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from govcrawl.archive import DEFAULT_MAX_BYTES, ArchiveRef, ArchiveWriter, archive_facts, header_pairs
+from govcrawl.archive import (DEFAULT_MAX_BYTES, ArchiveRef, ArchiveWriter, archive_facts, document_records,
+                              header_pairs)
 from govcrawl.items import DocumentItem
 
 _OFF = {"0", "false", "no", "off", ""}
@@ -73,13 +74,9 @@ class ArchivePipeline:
         if self.pool is not None:
             data, record_id = await self.pool.run("govcrawl.archive:document_records", **record)
         else:
-            from govcrawl.archive import document_records
-
             data, record_id = document_records(**record)
         # appended here, in the crawler's thread, in the order the records are done
-        ref = ArchiveRef(self.writer.current_name, record_id)
-        self.writer.append(data)
-        item["archive"] = ref.as_dict()
+        item["archive"] = ArchiveRef(self.writer.append(data), record_id).as_dict()
         if self.stats is not None:
             self.stats.inc_value("govcrawl/archive/records")
             self.stats.inc_value("govcrawl/archive/body_bytes", len(body))
