@@ -93,3 +93,49 @@ def test_other_work_runs_in_a_worker_and_survives_a_crash_of_another_document():
     assert "worker process died" in crashed["warnings"][0]
     assert during == os.getpid()  # its worker was killed with the others: done here
     assert after != os.getpid()   # the next one goes to the new workers
+
+
+def test_workers_exit_when_the_crawler_is_killed(tmp_path):
+    """SIGKILL (or the OOM killer) gives the crawler no chance to close its pool: the workers, children
+    of the fork server and not of the crawler, must still go, and the fork server with them."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    owner = (
+        "import asyncio, os, sys, time\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "from govcrawl.extract.pool import ExtractorPool\n"
+        "pool = ExtractorPool(2, function='pool_faults:worker_pid')\n"
+        "async def up():\n"
+        "    return await asyncio.gather(*(pool.run('pool_faults:slow_pid', delay=0.3) for _ in range(2)))\n"
+        "print(' '.join(map(str, sorted(set(asyncio.run(up()))))), flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    tests_dir = os.path.dirname(os.path.abspath(__file__))
+    process = subprocess.Popen([sys.executable, "-c", owner, tests_dir], stdout=subprocess.PIPE, text=True)
+    try:
+        workers = [int(pid) for pid in process.stdout.readline().split()]
+        assert len(workers) == 2 and process.pid not in workers
+        fork_server = {int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1]) for pid in workers}
+        assert all(os.path.exists(f"/proc/{pid}") for pid in workers)
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        deadline = time.monotonic() + 10
+        alive = lambda: [pid for pid in workers + sorted(fork_server) if _running(pid)]  # noqa: E731
+        while alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert alive() == []
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False

@@ -15,6 +15,10 @@ document is parsed, the reactor goes on downloading.
 * **No creep.** A worker is replaced after ``max_tasks_per_child`` documents.
 * **Signals.** Workers ignore SIGINT: Ctrl-C is the crawl's to handle (it
   lets the documents in flight finish); ``close()`` waits for them.
+* **No orphans.** A worker exits when the process that started the pool is
+  gone, however it went (SIGKILL, the OOM killer): each worker watches it
+  (``_exit_with``), since a worker of a dead pool would otherwise wait for
+  work forever, and keep the fork server alive with it.
 
 ``workers=0`` runs the function in the calling thread (debugging, tests).
 """
@@ -27,7 +31,10 @@ import importlib
 import logging
 import multiprocessing
 import os
+import select
 import signal
+import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -37,8 +44,36 @@ logger = logging.getLogger(__name__)
 DEFAULT_FUNCTION = "govcrawl.extract.report:extract_document"
 
 
-def _ignore_sigint() -> None:
+def _worker_init(owner: int) -> None:
+    """In each worker: leave Ctrl-C to the crawl, and exit when the pool's owner process ``owner`` is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(owner,), name="govcrawl-owner-watch", daemon=True).start()
+
+
+def _exit_with(owner: int, poll: float = 1.0) -> None:
+    """Block until process ``owner`` ends, then end this one.
+
+    A pool's workers are children of the fork server, not of the crawler, so the kernel tells
+    them nothing when the crawler dies; and each holds both ends of its task queue, so it
+    would wait for a task forever.  A pidfd (Linux 5.3+) wakes this thread the moment the
+    owner ends; elsewhere it looks once every ``poll`` seconds.
+    """
+    try:
+        fd = os.pidfd_open(owner)
+    except (AttributeError, OSError):
+        fd = None
+    if fd is not None:
+        select.select([fd], [], [])
+    else:
+        while True:
+            try:
+                os.kill(owner, 0)
+            except ProcessLookupError:
+                break
+            except PermissionError:  # alive, and someone else's
+                pass
+            time.sleep(poll)
+    os._exit(0)
 
 
 def _load(path: str) -> Callable:
@@ -111,7 +146,7 @@ class ExtractorPool:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["govcrawl.extract.report"])
         return ProcessPoolExecutor(max_workers=workers or self.workers, mp_context=context,
-                                   initializer=_ignore_sigint, max_tasks_per_child=self.max_tasks_per_child)
+                                   initializer=_worker_init, initargs=(os.getpid(),), max_tasks_per_child=self.max_tasks_per_child)
 
     def _executor_now(self) -> tuple[ProcessPoolExecutor, int]:
         if self._executor is None:
