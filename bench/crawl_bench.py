@@ -203,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--attachment-share", type=float, default=1 / 3,
                         help="share of reports whose tables are in a PDF/DOCX attachment (default: a third)")
+    parser.add_argument("--pdf-fonts", choices=("embedded", "cid", "mixed"), default="embedded",
+                        help="the PDFs' fonts: embedded subsets, as real reports have them (default); 'cid': "
+                             "named, not embedded, so the reader loads a system CJK font for each PDF; 'mixed'")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache-dir", help="where built webs are kept (default: $TMPDIR/govcrawl-bench-webs)")
     parser.add_argument("--no-cache", action="store_true", help="build the web in memory, keep nothing")
@@ -215,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     from govcrawl.demo.site import BENCH_CACHE_DIR, cached_bench_site, generate_bench_site
 
     params = dict(n_portals=args.portals, per_page=args.per_page, seed=args.seed,
-                  attachment_share=args.attachment_share)
+                  attachment_share=args.attachment_share, pdf_fonts=args.pdf_fonts)
     cache_dir = Path(args.cache_dir or BENCH_CACHE_DIR)
     cached_before = set(cache_dir.glob("web-*"))
     t0 = time.monotonic()
@@ -227,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
           f"({how}; not part of any crawl below)", flush=True)
     gold = {(p, path): g for p, (_, _, expected) in enumerate(web) for path, g in expected.items()}
     kinds_expected = Counter(report_kind(path, g) for (_, path), g in gold.items())
-    print("reports by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds_expected.items())), flush=True)
+    print("reports by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds_expected.items()))
+          + f"; PDF fonts: {args.pdf_fonts}", flush=True)
 
     servers = [DemoServer(site).start() for _, site, _ in web]
     tmp = Path(tempfile.mkdtemp(prefix="govcrawl-bench-"))

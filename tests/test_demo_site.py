@@ -23,7 +23,7 @@ def _kind(path: str, gold: dict) -> str:
 
 @pytest.fixture(scope="module")
 def web():
-    return generate_bench_site(24, n_portals=2, per_page=5, seed=3, attachment_share=0.5)
+    return generate_bench_site(24, n_portals=2, per_page=5, seed=3, attachment_share=0.5, pdf_fonts="mixed")
 
 
 def test_share_of_attachment_reports_and_their_kinds(web):
@@ -57,6 +57,20 @@ def test_attachments_hold_the_gold_tables(web):
             item = extract_document(site.lookup(gold["source"]).body, "http://127.0.0.1" + gold["source"])
             assert item["tables"] == gold["tables"], gold["source"]
             assert (item["format"], item["year"]) == (gold["format"], gold["year"]), gold["source"]
+
+
+def test_pdf_fonts_embedded_named_or_mixed(web):
+    """Real reports' PDFs carry subsets of their fonts; "cid" PDFs only name theirs (a reader substitutes one)."""
+    pdfs = [site.lookup(gold["source"]).body for _, site, expected in web for gold in expected.values()
+            if gold["source"].endswith(".pdf")]
+    embedded = [b"/FontFile2" in body for body in pdfs]
+    assert len(pdfs) == 9 and embedded.count(True) == 5 and embedded.count(False) == 4  # "mixed": every other one
+    assert all(b"STSong-Light" in body for body, sub in zip(pdfs, embedded) if not sub)
+    (_, site, expected), = generate_bench_site(6, n_portals=1, per_page=6, seed=3, attachment_share=1.0)
+    assert all(b"/FontFile2" in site.lookup(gold["source"]).body
+               for gold in expected.values() if gold["source"].endswith(".pdf"))  # the default: embedded
+    with pytest.raises(ValueError, match="pdf_fonts"):
+        generate_bench_site(2, pdf_fonts="type3")
 
 
 def test_deterministic_by_seed_and_html_only_on_request():

@@ -24,6 +24,7 @@ import hashlib
 import html as htmlmod
 import inspect
 import io
+import itertools
 import json
 import os
 import random
@@ -194,9 +195,19 @@ def _docx_table(document, grid) -> None:
 
 
 # ------------------------------------------------------------------------- PDF
-def pdf_report(tables: dict, *, fmt: str, title: str) -> bytes:
-    """The report as a PDF with ruled tables and merged cells (reportlab, Adobe's STSong CJK font).
+# A TrueType CJK font whose subsets the "embedded" PDFs carry (Debian's fonts-wqy-zenhei, which `make setup` installs).
+EMBEDDED_FONT_FILE = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+PDF_FONTS = ("cid", "embedded")
 
+
+def pdf_report(tables: dict, *, fmt: str, title: str, font: str = "cid") -> bytes:
+    """The report as a PDF with ruled tables and merged cells (reportlab).
+
+    ``font``: ``"cid"`` names Adobe's STSong CJK font without embedding it (no font file
+    needed; a reader substitutes a system font, as for PDFs made by some older tools);
+    ``"embedded"`` embeds subsets of a TrueType CJK font (:data:`EMBEDDED_FONT_FILE`), as
+    Word/WPS-made PDFs do, which is how real reports come (every font of the three real
+    PDFs in ``../shared/real`` is an embedded subset).
     Deterministic (``invariant``), so a rebuilt web is byte-identical.
     """
     from reportlab.lib import colors
@@ -206,9 +217,21 @@ def pdf_report(tables: dict, *, fmt: str, title: str) -> bytes:
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    font = "STSong-Light"
-    if font not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(font))
+    if font == "cid":
+        font = "STSong-Light"
+        if font not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(UnicodeCIDFont(font))
+    elif font == "embedded":
+        font = "WenQuanYiZenHei"
+        if font not in pdfmetrics.getRegisteredFontNames():
+            if not EMBEDDED_FONT_FILE.is_file():
+                raise FileNotFoundError(f"{EMBEDDED_FONT_FILE} is missing (Debian's fonts-wqy-zenhei; `make setup` "
+                                        "installs it); font='cid' needs no font file")
+            from reportlab.pdfbase.ttfonts import TTFont
+
+            pdfmetrics.registerFont(TTFont(font, str(EMBEDDED_FONT_FILE), subfontIndex=0))
+    else:
+        raise ValueError(f"font must be one of {PDF_FONTS}, not {font!r}")
     text_style = ParagraphStyle("text", fontName=font, fontSize=10, leading=14, wordWrap="CJK")
     cell_style = ParagraphStyle("cell", fontName=font, fontSize=6, leading=7.5, wordWrap="CJK")
     out = io.BytesIO()
@@ -532,7 +555,8 @@ def bench_report_kinds(n_reports: int, attachment_share: float, seed: int) -> li
 
 
 def generate_bench_site(n_reports: int = 1000, *, n_portals: int = 5, per_page: int = 20, seed: int = 0,
-                        charset: str = "utf-8", attachment_share: float = 1 / 3) -> list[tuple[str, Site, dict]]:
+                        charset: str = "utf-8", attachment_share: float = 1 / 3,
+                        pdf_fonts: str = "embedded") -> list[tuple[str, Site, dict]]:
     """A web of ``n_reports`` reports spread over ``n_portals`` TRS-style portals.
 
     Each portal: homepage → 政府信息公开 → 年报 column of ``per_page`` links a
@@ -544,13 +568,18 @@ def generate_bench_site(n_reports: int = 1000, *, n_portals: int = 5, per_page: 
     from the list.  Returns ``[(portal_name, site, expected)]`` with
     ``expected = {report_path: Report.expected()}`` (a list-linked PDF's key is
     its own path; ``source`` is always the document holding the tables); serve
-    each site with its own :class:`DemoServer`.
+    each site with its own :class:`DemoServer`.  ``pdf_fonts``: ``"embedded"``
+    (subset fonts inside each PDF, as real reports have them), ``"cid"`` (a
+    font named, not embedded) or ``"mixed"`` (every other PDF of each).
 
     Building the PDFs/DOCX takes most of the time (~70 ms a PDF, ~90 ms a DOCX):
     :func:`cached_bench_site` keeps a built web on disk.
     """
     rng = random.Random(seed)
     kinds = iter(bench_report_kinds(n_reports, attachment_share, seed))
+    if pdf_fonts not in (*PDF_FONTS, "mixed"):
+        raise ValueError(f"pdf_fonts must be one of {(*PDF_FONTS, 'mixed')}, not {pdf_fonts!r}")
+    fonts = itertools.cycle(("embedded", "cid") if pdf_fonts == "mixed" else (pdf_fonts,))
     out = []
     per_portal = [n_reports // n_portals + (1 if i < n_reports % n_portals else 0) for i in range(n_portals)]
     for p, count in enumerate(per_portal):
@@ -569,12 +598,14 @@ def generate_bench_site(n_reports: int = 1000, *, n_portals: int = 5, per_page: 
             if kind == "pdf_list":
                 path = f"/zfxxgk/ndbg/{year + 1}01/P0{year + 1}0115{p}{i:05d}.pdf"
                 r = Report(path=path, title=title, year=year, fmt=fmt, tables=tables, attachment=path)
-                site.add(path, pdf_report(tables, fmt=fmt, title=title), {"Content-Type": "application/pdf"})
+                site.add(path, pdf_report(tables, fmt=fmt, title=title, font=next(fonts)),
+                         {"Content-Type": "application/pdf"})
             else:
                 attachment = body = None
                 if kind in ("pdf", "docx"):
                     attachment = f"/zfxxgk/ndbg/{year + 1}01/P0{year + 1}0115{p}{i:05d}.{kind}"
-                    body = (pdf_report if kind == "pdf" else docx_report)(tables, fmt=fmt, title=title)
+                    body = (pdf_report(tables, fmt=fmt, title=title, font=next(fonts)) if kind == "pdf"
+                            else docx_report(tables, fmt=fmt, title=title))
                 r = Report(path=path, title=title, year=year, fmt=fmt, tables=tables, charset=charset,
                            attachment=attachment, attachment_body=body)
                 publish(site, r)
