@@ -128,6 +128,8 @@ GOVCRAWL_CHALLENGE_TIMEOUT = 45
 GOVCRAWL_EXTRACT_WORKERS = None
 GOVCRAWL_EXTRACT_TIMEOUT = 300  # above OCR's own cap per document (GOVCRAWL_OCR_MAX_SECONDS, 120)
 GOVCRAWL_EXTRACT_MAX_TASKS = 1000
+# Workers run this many nice steps below the crawler: parsing takes the CPU downloads leave (0 = same priority).
+GOVCRAWL_EXTRACT_NICE = 5
 
 # Hosts that fail the TLS handshake get one more try with TLS 1.0 and old ciphers (govcrawl/tls.py).
 DOWNLOADER_CLIENTCONTEXTFACTORY = "govcrawl.tls.LegacyTolerantContextFactory"

@@ -22,3 +22,8 @@ def slow_pid(delay=0.5):
     """Other work sent with ``ExtractorPool.run``: the pid of the process that did it, after a while."""
     time.sleep(delay)
     return os.getpid()
+
+
+def niceness():
+    """The CPU priority of the process running it (``ExtractorPool.run``)."""
+    return os.nice(0)

@@ -139,3 +139,15 @@ def _running(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
     except FileNotFoundError:
         return False
+
+
+def test_workers_run_below_the_crawlers_priority():
+    import os
+
+    here = os.nice(0)
+    for nice, expected in ((7, min(19, here + 7)), (0, here)):
+        pool = ExtractorPool(1, nice=nice)
+        try:
+            assert run(pool.run("pool_faults:niceness")) == expected
+        finally:
+            pool.close()

@@ -13,6 +13,9 @@ document is parsed, the reactor goes on downloading.
   memory exhaustion), gets an item of its own with a warning saying so; the
   workers are replaced and the other documents in flight are sent again.
 * **No creep.** A worker is replaced after ``max_tasks_per_child`` documents.
+* **Priority.** Workers run ``nice`` steps below the crawler (default 5): on
+  a machine with fewer free cores than workers + 1, the crawler's downloads
+  and discovery are not slowed by parsing, which takes what CPU is left.
 * **Signals.** Workers ignore SIGINT: Ctrl-C is the crawl's to handle (it
   lets the documents in flight finish); ``close()`` waits for them.
 * **No orphans.** A worker exits when the process that started the pool is
@@ -44,9 +47,14 @@ logger = logging.getLogger(__name__)
 DEFAULT_FUNCTION = "govcrawl.extract.report:extract_document"
 
 
-def _worker_init(owner: int) -> None:
-    """In each worker: leave Ctrl-C to the crawl, and exit when the pool's owner process ``owner`` is gone."""
+def _worker_init(owner: int, nice: int = 0) -> None:
+    """In each worker: leave Ctrl-C to the crawl, yield the CPU to it (``nice``), and exit when ``owner`` is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if nice > 0:
+        try:
+            os.nice(nice)
+        except OSError:  # not allowed here: run at the crawler's priority
+            pass
     threading.Thread(target=_exit_with, args=(owner,), name="govcrawl-owner-watch", daemon=True).start()
 
 
@@ -121,15 +129,16 @@ def crawler_pool(crawler) -> ExtractorPool:
         pool = ExtractorPool(None if workers in (None, "") else int(workers),
                              timeout=settings.getfloat("GOVCRAWL_EXTRACT_TIMEOUT", 300),
                              max_tasks_per_child=settings.getint("GOVCRAWL_EXTRACT_MAX_TASKS", 1000),
-                             stats=crawler.stats)
+                             nice=settings.getint("GOVCRAWL_EXTRACT_NICE", 5), stats=crawler.stats)
         crawler._govcrawl_extractor_pool = pool
     return pool
 
 
 class ExtractorPool:
     def __init__(self, workers: int | None = None, *, timeout: float = 120.0, max_tasks_per_child: int = 200,
-                 max_pending: int | None = None, function: str = DEFAULT_FUNCTION, stats=None):
+                 max_pending: int | None = None, function: str = DEFAULT_FUNCTION, stats=None, nice: int = 5):
         self.workers = (os.cpu_count() or 1) if workers is None else max(0, workers)
+        self.nice = max(0, nice)
         self.timeout = timeout
         self.max_tasks_per_child = max_tasks_per_child
         self.max_pending = max_pending or max(1, 2 * self.workers)
@@ -146,7 +155,8 @@ class ExtractorPool:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["govcrawl.extract.report"])
         return ProcessPoolExecutor(max_workers=workers or self.workers, mp_context=context,
-                                   initializer=_worker_init, initargs=(os.getpid(),), max_tasks_per_child=self.max_tasks_per_child)
+                                   initializer=_worker_init, initargs=(os.getpid(), self.nice),
+                                   max_tasks_per_child=self.max_tasks_per_child)
 
     def _executor_now(self) -> tuple[ProcessPoolExecutor, int]:
         if self._executor is None:
