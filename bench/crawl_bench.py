@@ -3,12 +3,14 @@
     .venv/bin/python bench/crawl_bench.py                       # 5 portals × 200 reports, a third as PDF/DOCX
     .venv/bin/python bench/crawl_bench.py --reports 2000 --portals 10 --concurrency 64
     .venv/bin/python bench/crawl_bench.py --attachment-share 0  # HTML report pages only
+    .venv/bin/python bench/crawl_bench.py --pdf-fonts cid       # PDFs naming a font they do not embed
 
 The web comes from ``govcrawl.demo.site.generate_bench_site`` (TRS-style
 lists paginated by ``createPageHTML``, report pages rendered from random
 tables; ``--attachment-share`` of the reports — a third by default, as on
 real portals — hold their tables in a PDF or DOCX linked from the report
-page, or in a PDF linked straight from the list), one :class:`DemoServer`
+page, or in a PDF linked straight from the list; the PDFs embed subsets of a
+TrueType CJK font, as real reports' PDFs do, unless ``--pdf-fonts``), one :class:`DemoServer`
 per portal on 127.0.0.1.  Building the PDFs takes tens of seconds, so the
 built web is kept on disk (``cached_bench_site``; ``--no-cache`` rebuilds),
 and the build time is printed apart from the crawls.  Two crawls of it:
