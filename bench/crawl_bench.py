@@ -44,6 +44,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -209,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the PDFs' fonts: embedded subsets, as real reports have them (default); 'cid': "
                              "named, not embedded, so the reader loads a system CJK font for each PDF; 'mixed'")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="crawl N times each, alternating, and print the median ratio (on a shared machine "
+                             "single runs move by ±30%%)")
     parser.add_argument("--cache-dir", help="where built webs are kept (default: $TMPDIR/govcrawl-bench-webs)")
     parser.add_argument("--no-cache", action="store_true", help="build the web in memory, keep nothing")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (JSONL, logs)")
@@ -236,46 +240,55 @@ def main(argv: list[str] | None = None) -> int:
           + f"; PDF fonts: {args.pdf_fonts}", flush=True)
 
     servers = [DemoServer(site).start() for _, site, _ in web]
-    tmp = Path(tempfile.mkdtemp(prefix="govcrawl-bench-"))
-    rows = []
+    top = Path(tempfile.mkdtemp(prefix="govcrawl-bench-"))
+    rounds: list[tuple[Measured, Measured]] = []
     try:
-        csv_path = tmp / "portals.csv"
-        csv_path.write_text("name,url,region,level,render\n" + "".join(
-            f"{name},{srv.url('/')},,,0\n" for (name, _, _), srv in zip(web, servers)), "utf-8")
-        out = tmp / "bench.jsonl"
-        settings = dict(local_settings(args.concurrency), GOVCRAWL_STATE_PATH=str(tmp / "state.sqlite3"),
-                        GOVCRAWL_LEDGER_PATH=str(tmp / "ledger.csv"),
-                        GOVCRAWL_ARCHIVE_DIR=str(tmp / "archive"))
-        if args.workers is not None:
-            settings["GOVCRAWL_EXTRACT_WORKERS"] = str(args.workers)
-        cmd = [sys.executable, "-m", "scrapy", "crawl", "portals", "-a", f"portals={csv_path}", "-O", str(out),
-               *settings_args(settings)]
-        run = run_measured(cmd, cwd=REPO, env=dict(os.environ), log_dir=tmp)
-        if run.code != 0:
-            print(run.stderr, file=sys.stderr)
-        served = [(srv, r) for srv in servers for r in srv.log]
-        timelines = {"govcrawl portals": sorted(r.time - run.started_at for _, r in served)}
-        requested = [srv.url(r.target) for srv, r in served]
-        served_mb = sum(len(res.body) for srv, r in served if r.status == 200
-                        and (res := srv.site.lookup(r.path, r.query)) is not None) / 1e6
-        items = [json.loads(line) for line in out.read_text("utf-8").splitlines()] if out.exists() else []
-        expected_urls = {srv.url(path): (p, path) for p, srv in enumerate(servers) for (q, path) in gold if q == p}
-        found = {i.get("url") for i in items} & set(expected_urls)
-        missing = sorted(set(expected_urls) - found)
-        rows.append(("govcrawl portals", len(requested), len(found), run))
+        for round_no in range(max(1, args.rounds)):
+            for srv in servers:
+                srv.clear_log()
+            tmp = top / f"round{round_no + 1}"  # a fresh crawl state each round: every crawl is a full one
+            tmp.mkdir()
+            rows = []
+            csv_path = tmp / "portals.csv"
+            csv_path.write_text("name,url,region,level,render\n" + "".join(
+                f"{name},{srv.url('/')},,,0\n" for (name, _, _), srv in zip(web, servers)), "utf-8")
+            out = tmp / "bench.jsonl"
+            settings = dict(local_settings(args.concurrency), GOVCRAWL_STATE_PATH=str(tmp / "state.sqlite3"),
+                            GOVCRAWL_LEDGER_PATH=str(tmp / "ledger.csv"),
+                            GOVCRAWL_ARCHIVE_DIR=str(tmp / "archive"))
+            if args.workers is not None:
+                settings["GOVCRAWL_EXTRACT_WORKERS"] = str(args.workers)
+            cmd = [sys.executable, "-m", "scrapy", "crawl", "portals", "-a", f"portals={csv_path}", "-O", str(out),
+                   *settings_args(settings)]
+            run = run_measured(cmd, cwd=REPO, env=dict(os.environ), log_dir=tmp)
+            if run.code != 0:
+                print(run.stderr, file=sys.stderr)
+            served = [(srv, r) for srv in servers for r in srv.log]
+            timelines = {"govcrawl portals": sorted(r.time - run.started_at for _, r in served)}
+            requested = [srv.url(r.target) for srv, r in served]
+            served_mb = sum(len(res.body) for srv, r in served if r.status == 200
+                            and (res := srv.site.lookup(r.path, r.query)) is not None) / 1e6
+            items = [json.loads(line) for line in out.read_text("utf-8").splitlines()] if out.exists() else []
+            expected_urls = {srv.url(path): (p, path) for p, srv in enumerate(servers) for (q, path) in gold if q == p}
+            found = {i.get("url") for i in items} & set(expected_urls)
+            missing = sorted(set(expected_urls) - found)
+            rows.append(("govcrawl portals", len(requested), len(found), run))
 
-        for srv in servers:
-            srv.clear_log()
-        urls_file = tmp / "urls.txt"
-        urls_file.write_text("\n".join(u for u in requested if not u.endswith("/robots.txt")) + "\n", "utf-8")
-        floor_cmd = [sys.executable, "-m", "scrapy", "runspider", str(Path(__file__).resolve()),
-                     "-a", f"urls_file={urls_file}", *settings_args(local_settings(args.concurrency))]
-        env = {k: v for k, v in os.environ.items() if k != "SCRAPY_SETTINGS_MODULE"}
-        floor = run_measured(floor_cmd, cwd=tmp, env=env, log_dir=tmp)  # no scrapy.cfg here
-        if floor.code != 0:
-            print(floor.stderr, file=sys.stderr)
-        rows.append(("plain scrapy (floor)", sum(len(s.log) for s in servers), None, floor))
-        timelines["plain scrapy (floor)"] = sorted(r.time - floor.started_at for srv in servers for r in srv.log)
+            for srv in servers:
+                srv.clear_log()
+            urls_file = tmp / "urls.txt"
+            urls_file.write_text("\n".join(u for u in requested if not u.endswith("/robots.txt")) + "\n", "utf-8")
+            floor_cmd = [sys.executable, "-m", "scrapy", "runspider", str(Path(__file__).resolve()),
+                         "-a", f"urls_file={urls_file}", *settings_args(local_settings(args.concurrency))]
+            env = {k: v for k, v in os.environ.items() if k != "SCRAPY_SETTINGS_MODULE"}
+            floor = run_measured(floor_cmd, cwd=tmp, env=env, log_dir=tmp)  # no scrapy.cfg here
+            if floor.code != 0:
+                print(floor.stderr, file=sys.stderr)
+            rows.append(("plain scrapy (floor)", sum(len(s.log) for s in servers), None, floor))
+            timelines["plain scrapy (floor)"] = sorted(r.time - floor.started_at for srv in servers for r in srv.log)
+            rounds.append((run, floor))
+            print(f"round {round_no + 1}: govcrawl {run.wall:.1f} s, plain scrapy {floor.wall:.1f} s, "
+                  f"{run.wall / floor.wall:.2f} × the floor", flush=True)
     finally:
         for srv in servers:
             srv.stop()
@@ -330,10 +343,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nwhere the CPU goes: the crawler process {own:.1f} s (the floor's {floor_run.cpu:.1f} s), the other "
               f"processes (extraction workers, fork server) {others:.1f} s; on {cores} cores no schedule of this work "
               f"ends before max(crawler, all / cores) = {bound:.1f} s = {bound / floor_run.wall:.2f} × the floor's wall")
+    if len(rounds) > 1:
+        ratios = sorted(r.wall / f.wall for r, f in rounds)
+        print(f"\n{len(rounds)} rounds (the tables above are the last one's): govcrawl / floor wall, median "
+              f"{statistics.median(ratios):.2f}, range {ratios[0]:.2f}-{ratios[-1]:.2f}; median walls: govcrawl "
+              f"{statistics.median(r.wall for r, _ in rounds):.1f} s, floor {statistics.median(f.wall for _, f in rounds):.1f} s")
     if args.keep:
-        print(f"\nkept {tmp}")
+        print(f"\nkept {top}")
     else:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(top, ignore_errors=True)
     return 0 if run.code == 0 and not missing else 1
 
 
