@@ -15,11 +15,6 @@ from govcrawl.extract import template as T
 from govcrawl.extract.narrative import CARRIED_FORWARD, HANDLED, LAWSUITS, NEW_REQUESTS, REVIEWS, prose_figures
 
 
-def _side(cells: list) -> tuple[bool, float]:
-    present = [c for c in cells if c is not None]
-    return bool(present), sum(present)
-
-
 class _Rule:
     def __init__(self, name: str):
         self.name = name
@@ -27,11 +22,15 @@ class _Rule:
         self.failures: list[str] = []
 
     def compare(self, where: str, left: list, right: list, left_name: str, right_name: str) -> None:
-        has_left, a = _side(left)
-        has_right, b = _side(right)
-        if not (has_left and has_right):
+        # Each side's non-null cells; a side without any makes the comparison unassessable.
+        left = [c for c in left if c is not None]
+        if not left:
+            return
+        right = [c for c in right if c is not None]
+        if not right:
             return
         self.assessed += 1
+        a, b = sum(left), sum(right)
         if abs(a - b) > 1e-9:
             self.failures.append(f"{where}: {left_name} = {_num(a)} but {right_name} = {_num(b)}")
 
@@ -81,39 +80,45 @@ def _narrative(tables: dict, prose: str | None, year: int | None) -> dict:
             "detail": "nothing to compare (no figure in the prose that the tables hold)"}
 
 
+# The cells a row's total sums.
+_APPLICANT_PARTS = T.APPLICANT_COLUMNS[:6]
+_REVIEW_PARTS = T.REVIEW_COLUMNS[:4]
+
+
 def run_checks(tables: dict, prose: str | None = None, year: int | None = None) -> list[dict]:
     """The five checks of the spec; ``prose`` is the report's text, ``year`` the year it covers."""
     apps = tables.get("applications") or {}
     review = tables.get("review_litigation") or {}
-
-    def cell(row: str, col: str):
-        return (apps.get(row) or {}).get(col)
+    blank: dict = {}  # a missing row: every cell null
+    new, carried_over, handled, carried_forward = (
+        apps.get(row) or blank for row in ("new_requests", "carried_over", "total_handled", "carried_forward"))
+    results = [apps[k] or blank for k in T.RESULT_ROW_KEYS if k in apps]
 
     balance = _Rule("applications_balance")
     row_totals = _Rule("applications_row_totals")
     result_sum = _Rule("applications_result_sum")
-    results = [k for k in T.RESULT_ROW_KEYS if k in apps]
     for col in T.APPLICANT_COLUMNS:
         balance.compare(
             col,
-            [cell("new_requests", col), cell("carried_over", col)],
-            [cell("total_handled", col), cell("carried_forward", col)],
+            [new.get(col), carried_over.get(col)],
+            [handled.get(col), carried_forward.get(col)],
             "new_requests + carried_over", "total_handled + carried_forward",
         )
         result_sum.compare(
-            col, [cell("total_handled", col)], [cell(k, col) for k in results],
+            col, [handled.get(col)], [cells.get(col) for cells in results],
             "total_handled", "sum of result rows",
         )
-    for row in apps:
+    for row, cells in apps.items():
+        cells = cells or blank
         row_totals.compare(
-            row, [cell(row, "total")], [cell(row, c) for c in T.APPLICANT_COLUMNS[:6]],
+            row, [cells.get("total")], [cells.get(c) for c in _APPLICANT_PARTS],
             "total", "sum of applicant columns",
         )
     review_totals = _Rule("review_litigation_totals")
     for row in T.REVIEW_ROWS:
-        cells = review.get(row) or {}
+        cells = review.get(row) or blank
         review_totals.compare(
-            row, [cells.get("total")], [cells.get(c) for c in T.REVIEW_COLUMNS[:4]],
+            row, [cells.get("total")], [cells.get(c) for c in _REVIEW_PARTS],
             "total", "upheld + corrected + other + pending",
         )
     return [rule.result() for rule in (balance, row_totals, result_sum, review_totals)] + [

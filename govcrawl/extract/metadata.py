@@ -55,11 +55,17 @@ _ALL_LABELS = sorted({*_LABEL_FIELD, *_OTHER_LABELS}, key=len, reverse=True)
 
 def _label_pattern(label: str) -> str:
     # Labels are often spaced out to align a table: "索 引 号".
-    body = r"[ \t]*".join(map(re.escape, label))
-    return rf"(?<![\u4e00-\u9fff]){body}" if label in _GENERIC_LABELS else body
+    first, rest = re.escape(label[0]), [re.escape(c) for c in label[1:]]
+    # Each alternative starts with its first character, so that the regex engine
+    # passes over an alternative in one comparison; the look-behind comes after it.
+    if label in _GENERIC_LABELS:
+        first += rf"(?<![\u4e00-\u9fff]{first})"
+    return r"[ \t]*".join([first, *rest])
 
 
-_LABEL_ALT = "|".join(f"(?P<l{i}>{_label_pattern(lab)})" for i, lab in enumerate(_ALL_LABELS))
+# One group for the label, whichever alternative matched: its text without spaces is the label.
+_LABEL_ALT = "(?P<label>" + "|".join(map(_label_pattern, _ALL_LABELS)) + ")"
+_LABEL_FIRST_CHARS = frozenset(label[0] for label in _ALL_LABELS)
 _LABEL_COLON = re.compile(rf"(?:{_LABEL_ALT})[ \t]*[:：]")
 _LABEL_ALONE = re.compile(rf"^[ \t]*(?:{_LABEL_ALT})[ \t]*[:：]?[ \t|]*$")
 # A label filling a whole cell of a grid row ("索引号 014…/2024-00002 分类 信息公开年报"):
@@ -152,7 +158,7 @@ def _html_meta(html: str) -> dict[str, str]:
 
 
 def _label_of(m: re.Match) -> str:
-    return _ALL_LABELS[int(m.lastgroup[1:])]
+    return m.group("label").replace(" ", "").replace("\t", "")
 
 
 def _clean_value(raw: str) -> str | None:
@@ -175,8 +181,12 @@ def _labelled_values(lines: list[str]) -> dict[str, list[tuple[int, str | None]]
             out.setdefault(field, []).append((_FIELD_LABELS[field].index(label), value))
 
     for i, line in enumerate(lines):
-        alone = _LABEL_ALONE.match(line)
-        grid = None if alone else _grid_row(line)
+        # A label cell or a grid row starts with a label: most lines do not start with a label's first character.
+        if line.lstrip(" \t|")[:1] in _LABEL_FIRST_CHARS:
+            alone = _LABEL_ALONE.match(line)
+            grid = None if alone else _grid_row(line)
+        else:
+            alone = grid = None
         if grid is not None:
             for label, value in grid:
                 add(label, value)

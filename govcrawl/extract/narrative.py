@@ -22,7 +22,9 @@ NEW_REQUESTS, HANDLED, CARRIED_FORWARD, REVIEWS, LAWSUITS = (
     "new_requests", "total_handled", "carried_forward", "review", "litigation")
 
 _CLAUSE_END = re.compile(r"[，,：:（(）)]")
-_FIGURE = re.compile(r"(?<![\d.])(?<!\d,)(\d{1,3}(?:,\d{3})+|\d{1,7})(?:件|条|起|宗|例)")
+# A number not inside another; the look-behinds follow its first digit so that the
+# regex engine jumps from digit to digit instead of trying every position.
+_FIGURE = re.compile(r"(\d(?<![\d.]\d)(?<!\d,\d)(?:\d{0,2}(?:,\d{3})+|\d{0,6}))(?:件|条|起|宗|例)")
 # A year the sentence is about; a date ("2024年1月20日") only says when something happened.
 _YEAR = re.compile(r"((?:19|20)\d{2})年(?!\d{1,2}月)")
 
@@ -42,6 +44,10 @@ _NO_REQUESTS = re.compile(r"(?:未|没有)(?:收到|受理|接到|接收|新收)
 _NONE = r"(?:(?:未|没有)(?:发生|产生|引发|引起|出现|收到|接到|被)[^\d，,；;。、]{0,14}?|无)"
 _NO_REVIEWS = re.compile(rf"{_NONE}行政复议")
 _NO_LAWSUITS = re.compile(rf"{_NONE}(?:行政复议[和与及、或])?行政诉讼")
+# A character each of the three holds: a clause without one states no zero.
+_NEGATION = re.compile(r"[未没无]")
+# A character a sentence that states a figure holds (a unit, or a negation for a zero).
+_MAY_STATE = re.compile(r"[件条起宗例未没无]")
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,12 @@ _SENTENCE_END = re.compile(r"[。！？!?；;\n]")
 
 
 def _sentences(text: str) -> list[str]:
-    """The sentences that may state a figure, spaces next to Chinese removed ("21 件" → "21件").
+    """The sentences that may state a figure, spaces next to Chinese removed ("21 件" → "21件")."""
+    return [SPACE_NEXT_TO_CJK.sub("", s) for s in _spaced_sentences(text)]
+
+
+def _spaced_sentences(text: str) -> list[str]:
+    """The sentences that may state a figure, as the text spaces them.
 
     What ``[s for s in _SENTENCE_END.split(joined) if _RELEVANT.search(s)]``
     gives, found from the relevant words outward: pages of other prose are
@@ -75,20 +86,18 @@ def _sentences(text: str) -> list[str]:
     joined = _WRAPPED_LINE_BREAK.sub("", "\n".join([ln.strip() for ln in text.splitlines()]))
     sentences: list[str] = []
     done = 0  # the text before this is read (it is 0 or just after a sentence end)
-    for m in _RELEVANT.finditer(joined):
-        if m.start() < done:
-            continue  # another relevant word of a sentence already taken
+    while m := _RELEVANT.search(joined, done):  # the next relevant word after the sentences taken
         start = _sentence_start(joined, done, m.start())
         end_mark = _SENTENCE_END.search(joined, m.end())
         end = end_mark.start() if end_mark else len(joined)
-        sentences.append(SPACE_NEXT_TO_CJK.sub("", joined[start:end]))
+        sentences.append(joined[start:end])
         done = end + 1
     return sentences
 
 
 def _sentence_start(text: str, lo: int, pos: int) -> int:
     """Just after the last sentence end in ``text[lo:pos]``, or ``lo``; searched backwards in growing windows."""
-    window = 256
+    window = 64
     while True:
         begin = max(lo, pos - window)
         last = None
@@ -127,7 +136,7 @@ def _zeros(sentence: str) -> list[Figure]:
     """What the sentence says did not happen: no requests received, no reviews, no lawsuits."""
     found = []
     for clause in _CLAUSE_END.split(sentence):
-        if _FIGURE.search(clause) or _PART_OR_COMPARISON.search(clause):
+        if not _NEGATION.search(clause) or _FIGURE.search(clause) or _PART_OR_COMPARISON.search(clause):
             continue
         for key, pattern in ((NEW_REQUESTS, _NO_REQUESTS), (REVIEWS, _NO_REVIEWS), (LAWSUITS, _NO_LAWSUITS)):
             if pattern.search(clause):
@@ -138,7 +147,10 @@ def _zeros(sentence: str) -> list[Figure]:
 def prose_figures(text: str, year: int | None = None) -> list[Figure]:
     """Figures of the report year the prose states about requests, reviews and lawsuits."""
     figures: list[Figure] = []
-    for sentence in _sentences(text or ""):
+    for spaced in _spaced_sentences(text or ""):
+        if not _MAY_STATE.search(spaced):
+            continue  # most sentences are table rows: no unit, no negation, no figure
+        sentence = SPACE_NEXT_TO_CJK.sub("", spaced)
         years = {int(y) for y in _YEAR.findall(sentence)}
         if year is not None and years - {year}:
             continue  # about another year, or comparing with one

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from govcrawl.extract import template as T
 from govcrawl.extract.layout import ROW_END
@@ -27,12 +28,19 @@ _NUMBER = re.compile(
 )
 
 
+# Cells repeat: every report has the same labels, and most values are small numbers
+# ("0" is a third of all cells).  Each distinct cell is parsed once per worker, not
+# once per occurrence; the bound keeps a stream of unique prose cells from growing it.
+_CELL_CACHE = 4096
+
+
 @dataclass(frozen=True)
 class Value:
     number: int | float | None
     unit: str | None = None
 
 
+@lru_cache(maxsize=_CELL_CACHE)
 def parse_value(cell: str) -> Value | None:
     """A value cell as a number (or None for a blank/placeholder); ``None`` if the cell is a label."""
     text = cell.strip()
@@ -144,7 +152,15 @@ class TablesResult:
 # --------------------------------------------------------------------------- reading
 
 
-_UNREAD = object()
+@lru_cache(maxsize=_CELL_CACHE)
+def _label(token: str) -> str | None:
+    """A cell as a squashed label; None for a value or a row end."""
+    return squash_label(token) if token != ROW_END and parse_value(token) is None else None
+
+
+def _value(token: str) -> Value | None:
+    """A cell as a value; None for a label or a row end."""
+    return None if token == ROW_END else parse_value(token)
 
 
 class _Stream:
@@ -153,36 +169,34 @@ class _Stream:
     A large page is mostly navigation and prose around the three sections:
     those cells are passed over by the heading scans (``find`` with a needle)
     and never parsed, so reading the tables costs what the sections cost.
+    A cell is read through ``_label``/``parse_value``, which remember the cells
+    they have read: the same cells, read again by another reader or in the
+    next report, cost a lookup.
     """
 
     def __init__(self, tokens: list[str]):
         self.tokens = tokens
-        self._values: list = [_UNREAD] * len(tokens)
-        self._labels: list = [_UNREAD] * len(tokens)
-
-    def value(self, i: int) -> Value | None:
-        """Cell ``i`` as a value; None for a label or a row end."""
-        v = self._values[i]
-        if v is _UNREAD:
-            tok = self.tokens[i]
-            v = self._values[i] = None if tok == ROW_END else parse_value(tok)
-        return v
 
     def label(self, i: int) -> str | None:
         """Cell ``i`` as a squashed label; None for a value or a row end."""
-        label = self._labels[i]
-        if label is _UNREAD:
-            tok = self.tokens[i]
-            label = self._labels[i] = squash_label(tok) if tok != ROW_END and self.value(i) is None else None
-        return label
+        return _label(self.tokens[i])
+
+    def labels(self, start: int, stop: int, longest: int | None = None) -> list[tuple[int, str]]:
+        """(index, label) of the labels in ``[start, stop)``; only those of at most ``longest`` characters if given."""
+        tokens = self.tokens
+        if longest is None:
+            return [(i, label) for i in range(start, stop) if (label := _label(tokens[i]))]
+        return [(i, label) for i in range(start, stop) if (label := _label(tokens[i])) and len(label) <= longest]
 
     def values_after(self, i: int, stop: int) -> list[Value]:
         """The run of value cells right after label ``i``: up to the next label or row end."""
         out: list[Value] = []
-        j = i + 1
-        while j < stop and (v := self.value(j)) is not None:
+        tokens = self.tokens
+        for j in range(i + 1, stop):
+            token = tokens[j]
+            if token == ROW_END or (v := parse_value(token)) is None:
+                break
             out.append(v)
-            j += 1
         return out
 
     def find(self, pattern: re.Pattern, start: int = 0, stop: int | None = None, needle: str = "") -> int | None:
@@ -194,9 +208,10 @@ class _Stream:
         stop = len(self.tokens) if stop is None else stop
         tokens = self.tokens
         for i in range(start, stop):
-            if needle and needle not in tokens[i]:
+            token = tokens[i]
+            if needle and needle not in token:
                 continue
-            label = self.label(i)
+            label = _label(token)
             if label and len(label) <= 60 and pattern.search(label):
                 return i
         return None
@@ -252,20 +267,42 @@ def _zones(stream: _Stream) -> dict[str, tuple[int, int]]:
     return zones
 
 
+# The readers ask the same questions of the same labels in every report: which
+# rows or columns a label names is remembered per label.
+_LABEL_CACHE = 2048
+
+
+@lru_cache(maxsize=_LABEL_CACHE)
+def _format_vote(label: str) -> str | None:
+    """The template a section 二 label names a column or row of, if any."""
+    if _COLUMNS_2021.search(label):
+        return "2021"
+    if _COLUMNS_2019.search(label):
+        return "2019"
+    if _ACTIVE_ROWS["other_services"].search(label) or _ACTIVE_ROWS["procurement"].search(label):
+        return "2019"
+    return None
+
+
+@lru_cache(maxsize=_LABEL_CACHE)
+def _active_rows(label: str) -> frozenset[str]:
+    """The section 二 rows a label names."""
+    return frozenset(key for key, pattern in _ACTIVE_ROWS.items() if pattern.search(label))
+
+
+@lru_cache(maxsize=_LABEL_CACHE)
+def _application_rows(label: str) -> tuple[str, ...]:
+    """The section 三 rows a label names, in ``_APPLICATION_ROWS`` order (the first not yet read is taken)."""
+    return tuple(key for key, pattern in _APPLICATION_ROWS.items() if pattern.search(label))
+
+
 def _detect_format(stream: _Stream, zone: tuple[int, int] | None) -> str | None:
     if zone is None:
         return None
     votes = {"2019": 0, "2021": 0}
-    for i in range(*zone):
-        label = stream.label(i)
-        if not label:
-            continue
-        if _COLUMNS_2021.search(label):
-            votes["2021"] += 1
-        elif _COLUMNS_2019.search(label):
-            votes["2019"] += 1
-        elif _ACTIVE_ROWS["other_services"].search(label) or _ACTIVE_ROWS["procurement"].search(label):
-            votes["2019"] += 1
+    for _, label in stream.labels(*zone):
+        if vote := _format_vote(label):
+            votes[vote] += 1
     if votes["2019"] == votes["2021"] == 0:
         return None
     return "2021" if votes["2021"] > votes["2019"] else "2019"
@@ -276,16 +313,14 @@ def _read_active(stream: _Stream, zone, fmt: str, warnings: list[str]) -> dict:
     start, stop = zone
     rows = T.ACTIVE[fmt]
     unit_row = T.UNIT_ROWS[fmt]
+    # Each row is the first label naming it that has values after it (as ``find`` would give, one scan for all rows).
+    labels = [(i, names) for i, label in stream.labels(start, stop, longest=60) if (names := _active_rows(label))]
     for key, (_, _, columns) in rows.items():
-        pattern = _ACTIVE_ROWS[key]
-        i = start
         found = None
-        while (i := stream.find(pattern, i, stop)) is not None:
-            values = stream.values_after(i, stop)
-            if values:
+        for i, names in labels:
+            if key in names and (values := stream.values_after(i, stop)):
                 found = (i, values)
                 break
-            i += 1
         if found is None:
             warnings.append(f"active_disclosure.{key}: row not found")
             continue
@@ -318,13 +353,10 @@ def _read_applications(stream: _Stream, zone, warnings: list[str]) -> dict:
     table: dict = {}
     in_results = False
     last_key = None
-    for i in range(start, stop):
-        label = stream.label(i)
-        if not label or len(label) > 80:
-            continue
+    for i, label in stream.labels(start, stop, longest=80):
         key = None
-        for candidate, pattern in _APPLICATION_ROWS.items():
-            if candidate not in table and pattern.search(label):
+        for candidate in _application_rows(label):
+            if candidate not in table:
                 key = candidate
                 break
         if key is None and in_results and "total_handled" not in table and _BARE_TOTAL.match(label):
@@ -403,13 +435,14 @@ def _read_review(stream: _Stream, zone, warnings: list[str]) -> dict:
     labels: list[int] = []
     current: list[Value] = []
     last_label = start
+    tokens = stream.tokens
     for i in range(start, stop):
-        value = stream.value(i)
-        if value is None:
+        token = tokens[i]
+        if token == ROW_END or (value := parse_value(token)) is None:
             if current:
                 runs.append((labels, current))
                 current, labels = [], []
-            if stream.tokens[i] != ROW_END:
+            if token != ROW_END:
                 last_label = i
                 labels.append(i)
             continue
@@ -417,7 +450,7 @@ def _read_review(stream: _Stream, zone, warnings: list[str]) -> dict:
     if current:
         runs.append((labels, current))
     exact = [r for _, r in runs if len(r) == want and any(v.number is not None for v in r)]
-    after_last_label = [v for i in range(last_label + 1, stop) if (v := stream.value(i)) is not None]
+    after_last_label = [v for token in tokens[last_label + 1:stop] if (v := _value(token)) is not None]
     if exact:
         values = exact[-1]
     elif len(after_last_label) != want and (
