@@ -137,7 +137,68 @@ def _main_document_body(body: bytes):
     return next(root.iterchildren(_BODY), None)
 
 
+_NS = {"w": _W[1:-1]}
+# Tables _docx_grid_any must read: a nested table, a paragraph in a paragraph (text box), a row in a cell.
+_NESTED = etree.XPath("boolean(.//w:tbl | .//w:p//w:p | .//w:tc//w:tr)", namespaces=_NS)
+# What a table's grid is made of, in document order: its rows, their cells, each cell's first
+# gridSpan and vMerge, and the w:t of the paragraphs in the cells.
+_GRID_PARTS = etree.XPath(
+    ".//w:tr | .//w:tr/w:tc | .//w:tr/w:tc/w:tcPr[1]/w:gridSpan[1] | .//w:tr/w:tc/w:tcPr[1]/w:vMerge[1]"
+    " | .//w:tr/w:tc//w:p//w:t", namespaces=_NS)
+
+
 def _docx_grid(tbl) -> list[list[str | None]]:
+    """The grid of a Word table: ``None`` for the positions a gridSpan covers and for vMerge continuations.
+
+    The parts of a plain table come from one XPath query (a Python call per
+    element of every cell costs 3x more); a table nested in another, or one
+    holding text boxes, is read by ``_docx_grid_any``.
+    """
+    if _NESTED(tbl):
+        return _docx_grid_any(tbl)
+    grid: list[list[str | None]] = []
+    row: list[str | None] = []
+    texts: list[str] | None = None  # of the cell being read; None before the row's first cell
+    span, continued = 1, False
+
+    def end_cell():
+        row.append(None if continued else "".join(texts))
+        if span > 1:
+            row.extend([None] * (span - 1))
+
+    for part in _GRID_PARTS(tbl):
+        tag = part.tag
+        if tag == _T:
+            if part.text:
+                texts.append(part.text)
+        elif tag == _TC:
+            if texts is not None:
+                end_cell()
+            texts, span, continued = [], 1, False
+        elif tag == _TR:
+            if texts is not None:
+                end_cell()
+                texts = None
+            row = []
+            grid.append(row)
+        elif tag == _GRID_SPAN:
+            try:
+                span = max(1, int(part.get(_VAL, "1")))
+            except ValueError:
+                span = 1
+        else:  # vMerge
+            continued = part.get(_VAL, "continue") == "continue"
+    if texts is not None:
+        end_cell()
+    return grid
+
+
+def _docx_grid_any(tbl) -> list[list[str | None]]:
+    """Any Word table: a row per ``w:tr`` below it (a nested table's too), the cells of each in order.
+
+    A cell's text is every ``w:t`` of every paragraph below it, a nested table's
+    or a text box's included (a text box's text counts once per paragraph holding it).
+    """
     grid: list[list[str | None]] = []
     for tr in tbl.iter(_TR):
         row: list[str | None] = []
@@ -158,7 +219,6 @@ def _docx_grid(tbl) -> list[list[str | None]]:
             if continued:
                 row.append(None)
             else:
-                # Every paragraph in the cell (a text box's own paragraphs too), its w:t texts in order.
                 paragraphs = list(tc.iter(_P))
                 if len(paragraphs) == 1:
                     row.append("".join(paragraphs[0].itertext(_T, with_tail=False)))
