@@ -3,7 +3,8 @@
 A report published as an attachment goes through the same table reader as a
 web page; only the way to its cells differs (PDF has its own module, ``pdf.py``):
 
-* DOCX (python-docx): body paragraphs and Word tables in document order;
+* DOCX (word/document.xml read with lxml; python-docx for packages laid out
+  otherwise): body paragraphs and Word tables in document order;
   ``gridSpan``/``vMerge`` continuation cells are left out like merged HTML cells.
 * DOC/WPS (OLE2 binaries): best effort – the UTF-16 text runs of the
   WordDocument stream, with a warning that the table structure is lost.
