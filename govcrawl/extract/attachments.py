@@ -3,7 +3,8 @@
 A report published as an attachment goes through the same table reader as a
 web page; only the way to its cells differs (PDF has its own module, ``pdf.py``):
 
-* DOCX (python-docx): body paragraphs and Word tables in document order;
+* DOCX (word/document.xml read with lxml; python-docx for packages laid out
+  otherwise): body paragraphs and Word tables in document order;
   ``gridSpan``/``vMerge`` continuation cells are left out like merged HTML cells.
 * DOC/WPS (OLE2 binaries): best effort – the UTF-16 text runs of the
   WordDocument stream, with a warning that the table structure is lost.
@@ -13,8 +14,11 @@ from __future__ import annotations
 
 import io
 import logging
+import posixpath
 import re
 import zipfile
+
+from lxml import etree
 
 from govcrawl.extract.layout import Layout
 from govcrawl.extract.ocr import image_format
@@ -61,22 +65,32 @@ def sniff_kind(body: bytes, content_type: str | None = None, url: str | None = N
 # --------------------------------------------------------------------------- DOCX
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_BODY, _P, _T, _TBL, _TR, _TC, _TCPR, _GRID_SPAN, _V_MERGE, _VAL = (
+    _W + name for name in ("body", "p", "t", "tbl", "tr", "tc", "tcPr", "gridSpan", "vMerge", "val"))
+_PR = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_CT = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+_OFFICE_DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
+_WML_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+# python-docx's parser settings: the same text nodes (blank ones dropped) as python-docx would give.
+_XML_PARSER = etree.XMLParser(remove_blank_text=True, resolve_entities=False)
 
 
 def layout_from_docx(body: bytes) -> Layout:
     layout = Layout()
-    try:
-        import docx
+    document_body = _main_document_body(body)
+    if document_body is None:  # not a plain DOCX: python-docx decides, and says what is wrong
+        try:
+            import docx
 
-        document = docx.Document(io.BytesIO(body))
-    except Exception as exc:  # python-docx raises KeyError/ValueError/BadZipFile on broken files
-        layout.warnings.append(f"DOCX could not be opened ({type(exc).__name__}: {exc}); no text read")
-        return layout
+            document_body = docx.Document(io.BytesIO(body)).element.body
+        except Exception as exc:  # python-docx raises KeyError/ValueError/BadZipFile on broken files
+            layout.warnings.append(f"DOCX could not be opened ({type(exc).__name__}: {exc}); no text read")
+            return layout
     run: list[str] = []
-    for child in document.element.body.iterchildren():
-        if child.tag == f"{_W}p":
-            run.append("".join(t.text or "" for t in child.iter(f"{_W}t")))
-        elif child.tag == f"{_W}tbl":
+    for child in document_body.iterchildren():
+        if child.tag == _P:
+            run.append("".join(child.itertext(_T, with_tail=False)))
+        elif child.tag == _TBL:
             if run:
                 layout.add_text(run)
                 run = []
@@ -86,27 +100,133 @@ def layout_from_docx(body: bytes) -> Layout:
     return layout
 
 
+def _main_document_body(body: bytes):
+    """The ``<w:body>`` of a DOCX read as python-docx finds it, without python-docx; None when in doubt.
+
+    python-docx parses every XML part of the package (styles.xml alone is often
+    hundreds of KB) to build its object model; only the main document is read
+    here.  The path to it is python-docx's: the package's one officeDocument
+    relationship, a part whose content type is a Word document's.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(body)) as zf:
+            rels = etree.fromstring(zf.read("_rels/.rels"), _XML_PARSER)
+            types = etree.fromstring(zf.read("[Content_Types].xml"), _XML_PARSER)
+            if rels.tag != _PR + "Relationships" or types.tag != _CT + "Types":
+                return None
+            targets = [rel for rel in rels.iterchildren(_PR + "Relationship") if rel.get("Type") == _OFFICE_DOCUMENT]
+            if len(targets) != 1 or targets[0].get("TargetMode") == "External" or targets[0].get("Target") is None:
+                return None
+            partname = posixpath.abspath(posixpath.join("/", targets[0].get("Target")))
+            # python-docx's content type map: case-insensitive, an Override before the Default, the last one wins.
+            overrides, defaults = {}, {}
+            for override in types.iterchildren(_CT + "Override"):
+                overrides[override.get("PartName").lower()] = override.get("ContentType")
+            for default in types.iterchildren(_CT + "Default"):
+                defaults[default.get("Extension").lower()] = default.get("ContentType")
+            if partname.lower() in overrides:
+                content_type = overrides[partname.lower()]
+            else:
+                content_type = defaults.get(posixpath.splitext(partname)[1][1:].lower())
+            if content_type != _WML_MAIN:
+                return None
+            root = etree.fromstring(zf.read(partname[1:]), _XML_PARSER)
+    except Exception:  # noqa: BLE001 - python-docx will say what is wrong
+        return None
+    if root.tag != _W + "document":
+        return None
+    return next(root.iterchildren(_BODY), None)
+
+
+_NS = {"w": _W[1:-1]}
+# Tables _docx_grid_any must read: a nested table, a paragraph in a paragraph (text box), a row in a cell.
+_NESTED = etree.XPath("boolean(.//w:tbl | .//w:p//w:p | .//w:tc//w:tr)", namespaces=_NS)
+# What a table's grid is made of, in document order: its rows, their cells, each cell's first
+# gridSpan and vMerge, and the w:t of the paragraphs in the cells.
+_GRID_PARTS = etree.XPath(
+    ".//w:tr | .//w:tr/w:tc | .//w:tr/w:tc/w:tcPr[1]/w:gridSpan[1] | .//w:tr/w:tc/w:tcPr[1]/w:vMerge[1]"
+    " | .//w:tr/w:tc//w:p//w:t", namespaces=_NS)
+
+
 def _docx_grid(tbl) -> list[list[str | None]]:
+    """The grid of a Word table: ``None`` for the positions a gridSpan covers and for vMerge continuations.
+
+    The parts of a plain table come from one XPath query (a Python call per
+    element of every cell costs 3x more); a table nested in another, or one
+    holding text boxes, is read by ``_docx_grid_any``.
+    """
+    if _NESTED(tbl):
+        return _docx_grid_any(tbl)
     grid: list[list[str | None]] = []
-    for tr in tbl.iter(f"{_W}tr"):
+    row: list[str | None] = []
+    texts: list[str] | None = None  # of the cell being read; None before the row's first cell
+    span, continued = 1, False
+
+    def end_cell():
+        row.append(None if continued else "".join(texts))
+        if span > 1:
+            row.extend([None] * (span - 1))
+
+    for part in _GRID_PARTS(tbl):
+        tag = part.tag
+        if tag == _T:
+            if part.text:
+                texts.append(part.text)
+        elif tag == _TC:
+            if texts is not None:
+                end_cell()
+            texts, span, continued = [], 1, False
+        elif tag == _TR:
+            if texts is not None:
+                end_cell()
+                texts = None
+            row = []
+            grid.append(row)
+        elif tag == _GRID_SPAN:
+            try:
+                span = max(1, int(part.get(_VAL, "1")))
+            except ValueError:
+                span = 1
+        else:  # vMerge
+            continued = part.get(_VAL, "continue") == "continue"
+    if texts is not None:
+        end_cell()
+    return grid
+
+
+def _docx_grid_any(tbl) -> list[list[str | None]]:
+    """Any Word table: a row per ``w:tr`` below it (a nested table's too), the cells of each in order.
+
+    A cell's text is every ``w:t`` of every paragraph below it, a nested table's
+    or a text box's included (a text box's text counts once per paragraph holding it).
+    """
+    grid: list[list[str | None]] = []
+    for tr in tbl.iter(_TR):
         row: list[str | None] = []
-        for tc in tr.iterchildren(f"{_W}tc"):
-            props = tc.find(f"{_W}tcPr")
+        for tc in tr.iterchildren(_TC):
             span = 1
             continued = False
-            if props is not None:
-                gs = props.find(f"{_W}gridSpan")
-                if gs is not None:
+            for props in tc.iterchildren(_TCPR):  # the first <w:tcPr>, its first gridSpan and vMerge
+                for gs in props.iterchildren(_GRID_SPAN):
                     try:
-                        span = max(1, int(gs.get(f"{_W}val", "1")))
+                        span = max(1, int(gs.get(_VAL, "1")))
                     except ValueError:
                         span = 1
-                vm = props.find(f"{_W}vMerge")
-                continued = vm is not None and vm.get(f"{_W}val", "continue") == "continue"
-            paragraphs = ["".join(t.text or "" for t in p.iter(f"{_W}t")) for p in tc.iter(f"{_W}p")]
-            text = "".join(paragraphs)
-            row.append(None if continued else text)
-            row.extend([None] * (span - 1))
+                    break
+                for vm in props.iterchildren(_V_MERGE):
+                    continued = vm.get(_VAL, "continue") == "continue"
+                    break
+                break
+            if continued:
+                row.append(None)
+            else:
+                paragraphs = list(tc.iter(_P))
+                if len(paragraphs) == 1:
+                    row.append("".join(paragraphs[0].itertext(_T, with_tail=False)))
+                else:
+                    row.append("".join(["".join(p.itertext(_T, with_tail=False)) for p in paragraphs]))
+            if span > 1:
+                row.extend([None] * (span - 1))
         grid.append(row)
     return grid
 

@@ -138,6 +138,18 @@ def _char_weight(ch: str, common: frozenset[str]) -> float:
 # What plausibility looks at: non-ASCII characters and ASCII control characters.
 # Printable ASCII (most of an HTML page) scores nothing, so it is deleted before counting.
 _UNSCORED = re.compile(r"[\t\n\r\f\x20-\x7e]+")
+# The same characters as UTF-8 bytes: deleting them from a text's UTF-8 leaves the UTF-8 of
+# what _UNSCORED leaves (every other character is encoded in bytes >= 0x80 or is a kept control
+# byte), and bytes.translate runs 2-4x faster than the regex's substitution.
+_UNSCORED_BYTES = bytes((0x09, 0x0A, 0x0C, 0x0D, *range(0x20, 0x7F)))
+
+
+def _scored(text: str) -> str:
+    """``text`` without what ``_UNSCORED`` matches."""
+    try:
+        return text.encode("utf-8").translate(None, _UNSCORED_BYTES).decode("utf-8")
+    except UnicodeError:  # a lone surrogate (utf-7 and the like can decode to one)
+        return _UNSCORED.sub("", text)
 
 
 def _scored_sample(text: str) -> str:
@@ -150,7 +162,7 @@ def _scored_sample(text: str) -> str:
     # further, a page of Chinese prose is not searched past what the sample needs.
     while pos < limit and found < _SCORE_SAMPLE:
         end = min(pos + window, limit)
-        piece = _UNSCORED.sub("", text[pos:end])
+        piece = _scored(text[pos:end])
         pieces.append(piece)
         found += len(piece)
         pos, window = end, window * 2

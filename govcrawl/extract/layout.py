@@ -44,17 +44,27 @@ class Layout:
     document_title: str | None = None  # the file's own Title metadata (PDF), untrusted
     ocr_tokens: list[tuple[int, int]] = field(default_factory=list)  # token ranges OCR read (scanned pages of a PDF)
 
-    def add_grid(self, grid: list[list[str | None]]) -> None:
-        """A table: rows of cells, ``None`` where a merged cell covers the position."""
-        flat = [" ".join(c.split()) for row in grid for c in row if c is not None]
-        repaired = iter(_repair_all(flat))
+    def add_grid(self, grid: list[list[str | None]], *, squeezed: bool = False) -> None:
+        """A table: rows of cells, ``None`` where a merged cell covers the position.
+
+        ``squeezed``: every cell is already single-spaced with no space at its ends (HTML cells).
+        """
+        flat = [c for row in grid for c in row if c is not None]
+        if not squeezed:
+            flat = [" ".join(c.split()) for c in flat]
+        cells = _repair_all(flat)
+        if cells is not flat:  # repair changed something: it may have made spaces at the ends
+            cells = [c.strip() for c in cells]
+        tokens, lines = self.tokens, self.lines
+        end = 0
         for row in grid:
-            cells = [next(repaired).strip() for c in row if c is not None]
-            self.tokens.extend(cells)
-            self.tokens.append(ROW_END)
-            text = " ".join(c for c in cells if c)
+            start, end = end, end + len(row) - row.count(None)
+            row_cells = cells[start:end]
+            tokens += row_cells
+            tokens.append(ROW_END)
+            text = " ".join(filter(None, row_cells))
             if text:
-                self.lines.append(text)
+                lines.append(text)
 
     def add_text(self, text_lines: list[str]) -> None:
         if any("\r" in ln for ln in text_lines):
@@ -151,10 +161,14 @@ def layout_from_text(text: str) -> Layout:
 
 
 def _repair_all(texts: list[str]) -> list[str]:
-    """Repair many single-line strings with one pass through OpenCC."""
+    """Repair many single-line strings with one pass through OpenCC; ``texts`` itself when nothing changes."""
     if not texts:
         return []
-    out = repair_text("\n".join(texts)).split("\n")
+    joined = "\n".join(texts)
+    repaired = repair_text(joined)
+    if repaired == joined and joined.count("\n") == len(texts) - 1:
+        return texts  # the commonest case: a Simplified page with nothing to repair
+    out = repaired.split("\n")
     if len(out) != len(texts):  # repair must keep lines; never lose a cell over it
         out = [repair_text(t) for t in texts]
     return out
@@ -164,30 +178,55 @@ def _repair_all(texts: list[str]) -> list[str]:
 
 
 def _expand_html_table(table) -> list[list[str | None]]:
-    """The grid of a leaf ``<table>``, merged cells expanded (covered positions are None)."""
+    """The grid of a leaf ``<table>``, merged cells expanded (covered positions are None).
+
+    Cell texts are squeezed (``_cell_text``).  This runs once per cell of every
+    table, so the commonest cells (text alone, or in one ``<p>``/``<span>``) are
+    read inline, and positions covered from above are only looked for when a
+    rowspan left some.
+    """
     grid: list[list[str | None]] = []
-    pending: dict[tuple[int, int], bool] = {}  # (row, col) covered by a rowspan from above
-    rows = [tr for tr in table.iter("tr")]
-    for r, tr in enumerate(rows):
+    pending: set[tuple[int, int]] = set()  # (row, col) covered by a rowspan from above
+    for r, tr in enumerate(table.iter("tr")):
         row: list[str | None] = []
         col = 0
         for cell in tr:
-            if not isinstance(cell.tag, str) or cell.tag.lower() not in ("td", "th"):
+            tag = cell.tag
+            if tag != "td" and tag != "th" and (not isinstance(tag, str) or tag.lower() not in ("td", "th")):
                 continue
-            while pending.pop((r, col), False):
+            if pending:
+                while (r, col) in pending:
+                    pending.discard((r, col))
+                    row.append(None)
+                    col += 1
+            n = len(cell)
+            if n == 0:
+                text = cell.text
+                text = " ".join(text.split()) if text else ""
+            elif n == 1 and len(child := cell[0]) == 0 and _INLINE_OR_BLOCK.get(child.tag) is not None:
+                text = (cell.text or "") + _INLINE_OR_BLOCK[child.tag] + (child.text or "") + (child.tail or "")
+                text = " ".join(text.split())
+            else:
+                text = _cell_text(cell)
+            rowspan = cell.get("rowspan")
+            colspan = cell.get("colspan")
+            if rowspan is None and colspan is None:
+                row.append(text)
+                col += 1
+                continue
+            rowspan = 1 if rowspan is None else _span(rowspan)
+            colspan = 1 if colspan is None else _span(colspan)
+            row.append(text)
+            if colspan > 1:
+                row.extend([None] * (colspan - 1))
+            if rowspan > 1:
+                pending.update((r + dr, col + dc) for dr in range(1, rowspan) for dc in range(colspan))
+            col += colspan
+        if pending:
+            while (r, col) in pending:
+                pending.discard((r, col))
                 row.append(None)
                 col += 1
-            text = _cell_text(cell)
-            rowspan = _span(cell.get("rowspan"))
-            colspan = _span(cell.get("colspan"))
-            for dc in range(colspan):
-                row.append(text if dc == 0 else None)
-                for dr in range(1, rowspan):
-                    pending[(r + dr, col + dc)] = True
-            col += colspan
-        while pending.pop((r, col), False):
-            row.append(None)
-            col += 1
         grid.append(row)
     return grid
 
@@ -202,13 +241,6 @@ def _span(value) -> int:
 
 
 def _cell_text(cell) -> str:
-    if len(cell) == 0:  # most cells: text only, or one <p>/<span> holding it
-        return _squeeze(cell.text or "")
-    if len(cell) == 1 and len(cell[0]) == 0:
-        child = cell[0]
-        tag = child.tag.lower() if isinstance(child.tag, str) else None
-        inner = "" if tag is None or tag in _SKIP_TAGS else (" " if tag in _BLOCK_TAGS else "") + (child.text or "")
-        return _squeeze((cell.text or "") + inner + (child.tail or ""))
     parts: list[str] = []
 
     def walk(el):
@@ -225,6 +257,14 @@ def _cell_text(cell) -> str:
 
     walk(cell)
     return _squeeze("".join(parts))
+
+
+# What a lone child of a cell puts before its text: " " for a block tag, "" for an inline one.
+# Lower-case tags only (lxml's HTML parser gives those); a skipped tag is not here (``_cell_text`` reads it).
+_INLINE_OR_BLOCK = {
+    **{tag: "" for tag in "a span font strong b em i u img label small sup sub abbr code td th".split()},
+    **{tag: " " for tag in _BLOCK_TAGS},
+}
 
 
 _SKIP, _INLINE, _LINE, _PARA, _TABLE, _BR, _PRE = range(7)
@@ -264,7 +304,7 @@ def layout_from_html(html: str) -> Layout:
         root = None
     if root is None:
         return layout
-    body = root.find("body")
+    body = next(root.iterchildren("body"), None)
     if body is None:
         body = root
 
@@ -289,7 +329,7 @@ def layout_from_html(html: str) -> Layout:
         flush()
         layout.add_text(text_run[:]) if text_run else None
         text_run.clear()
-        layout.add_grid(_expand_html_table(el))
+        layout.add_grid(_expand_html_table(el), squeezed=True)
 
     # One loop per element of a 0.5 MB page: one dict look-up sorts the element,
     # the commonest kinds are tested first.
@@ -299,7 +339,7 @@ def layout_from_html(html: str) -> Layout:
             if kind is None:
                 kind = _tag_kind(child.tag)
             if kind == _INLINE or kind == _LINE or kind == _PARA or (
-                    kind == _TABLE and child.find(".//table") is not None):  # not a leaf table: a block
+                    kind == _TABLE and next(child.iterdescendants("table"), None) is not None):  # not a leaf table
                 block = kind != _INLINE
                 if block and line:
                     flush()
