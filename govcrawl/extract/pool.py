@@ -129,6 +129,7 @@ def crawler_pool(crawler) -> ExtractorPool:
         pool = ExtractorPool(None if workers in (None, "") else int(workers),
                              timeout=settings.getfloat("GOVCRAWL_EXTRACT_TIMEOUT", 300),
                              max_tasks_per_child=settings.getint("GOVCRAWL_EXTRACT_MAX_TASKS", 1000),
+                             max_pending=settings.getint("GOVCRAWL_EXTRACT_IN_FLIGHT", 0) or None,
                              nice=settings.getint("GOVCRAWL_EXTRACT_NICE", 5), stats=crawler.stats)
         crawler._govcrawl_extractor_pool = pool
     return pool
