@@ -2,7 +2,9 @@
 
 The real PDFs are covered cell for cell by test_gold.py; these PDFs vary one
 thing each (how the CJK font is embedded, page rotation, rules inside a form
-XObject, scanned pages) on reports whose tables we know.
+XObject, scanned pages) on reports whose tables we know.  The table finder's
+ruling-line rules (snap, join, reach of a crossing, merged cells) are tested on
+rules given directly.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pytest
 from govcrawl.demo.render import random_tables
 from govcrawl.extract import extract_document, is_report
 from govcrawl.extract.layout import ROW_END
-from govcrawl.extract.pdf import layout_from_pdf
+from govcrawl.extract.pdf import _find_tables, layout_from_pdf
 from tests.pdf_reports import EMBEDDINGS, grid_pdf, report_pdf, scanned_pdf
 
 TITLE = "某县人民政府2022年政府信息公开工作年度报告"
@@ -127,3 +129,45 @@ def test_not_a_pdf_behind_the_magic_is_a_warning():
     layout = layout_from_pdf(b"%PDF-1.7\n" + b"\x00garbage" * 100)
     assert layout.tokens == [] and layout.warnings[0].startswith("PDF could not be opened")
 
+
+
+# --------------------------------------------------------------------------- ruling lines → cells
+
+
+def _rules(xs: list[float], ys: list[float]) -> tuple[list[tuple], list[tuple]]:
+    """The rules of a full grid: horizontal (y, x0, x1) and vertical (x, top, bottom)."""
+    return [(y, xs[0], xs[-1]) for y in ys], [(x, ys[0], ys[-1]) for x in xs]
+
+
+def test_grid_rules_make_one_table_of_its_cells():
+    h, v = _rules([0, 50, 100], [0, 20, 40])
+    assert _find_tables(h, v) == [[(0, 0, 50, 20), (0, 20, 50, 40), (50, 0, 100, 20), (50, 20, 100, 40)]]
+
+
+def test_a_rule_missing_over_one_row_merges_its_cells():
+    h, v = _rules([0, 100], [0, 20, 40])
+    v.append((50, 20, 40))
+    assert _find_tables(h, v) == [[(0, 0, 100, 20), (0, 20, 50, 40), (50, 20, 100, 40)]]
+
+
+def test_rule_pieces_snap_to_their_mean_and_join_across_small_gaps():
+    # The rule at y≈20: two pieces with a 2 pt gap, one drawn 0.5 pt lower, one drawn twice.
+    h = [(0, 0, 100), (20, 0, 48), (20.5, 50, 100), (20, 60, 100), (40, 0, 100)]
+    v = [(0, 0, 40), (50, 0, 40), (100, 0, 40)]
+    y = (20 + 20 + 20.5) / 3  # each edge counts, duplicates included (pdfplumber's snap)
+    assert _find_tables(h, v) == [[(0, 0, 50, y), (0, y, 50, 40), (50, 0, 100, y), (50, y, 100, 40)]]
+
+
+def test_a_crossing_within_tolerance_of_two_pieces_connects_to_both():
+    # The middle rule is broken where it crosses y=20 (a 5 pt gap: not joined, but 3 pt of reach each side).
+    h, v = _rules([0, 100], [0, 20, 40])
+    v += [(50, 0, 18), (50, 23, 40)]
+    assert _find_tables(h, v) == [[(0, 0, 50, 20), (0, 20, 50, 40), (50, 0, 100, 20), (50, 20, 100, 40)]]
+
+
+def test_tables_come_top_first_whatever_the_order_of_their_rules():
+    low_h, low_v = _rules([0, 50, 100], [300, 320, 340])
+    high_h, high_v = _rules([10, 60], [0, 20, 40])
+    tables = _find_tables(low_h + high_h, low_v + high_v)
+    assert [len(cells) for cells in tables] == [2, 4]
+    assert tables[0] == [(10, 0, 60, 20), (10, 20, 60, 40)]

@@ -39,7 +39,8 @@ import threading
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from functools import partial
-from operator import itemgetter
+from itertools import compress, repeat
+from operator import add, gt, itemgetter, ne, not_
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -71,35 +72,44 @@ _MOVETO = pdfium_c.FPDF_SEGMENT_MOVETO
 _PDFIUM_LOCK = threading.Lock()
 
 
+class _Handle(ctypes.c_void_p):
+    """A pdfium handle returned as a ctypes object (a plain ``c_void_p`` result becomes an int)."""
+
+
 def _untyped(function, restype, *argtypes):
-    """The same pdfium function, called with plain addresses.
+    """The same pdfium function, called without converting its arguments.
 
-    pypdfium2 declares typed pointer arguments and results; checking and
-    wrapping them costs about a third of each call, and the loops over every
-    character box, page object and path segment make thousands of calls a page.
+    pypdfium2 declares typed pointer arguments and results, and even plain
+    ``c_void_p``/``c_int`` argument types convert each argument through
+    ``from_param`` into a new object: that is half the cost of a call, and the
+    loops over every character box, page object and path segment make
+    thousands of calls a page.  Without argument types, ctypes objects pass as
+    they are and Python ints as C ints.  So every pointer argument must be a
+    ctypes object (a ``_Handle``, pypdfium2's ``.raw``, a ``byref``), never an
+    int, which would be cut to 32 bits.
+
+    These are getters that return at once: the GIL is kept over the call
+    (``PYFUNCTYPE``), as releasing and taking it back costs more than they do.
     """
-    return ctypes.CFUNCTYPE(restype, *argtypes)(ctypes.cast(function, ctypes.c_void_p).value)
+    return ctypes.PYFUNCTYPE(restype, *argtypes)(ctypes.cast(function, ctypes.c_void_p).value)
 
 
-_ADDRESS, _INT = ctypes.c_void_p, ctypes.c_int
-_count_objects = _untyped(pdfium_c.FPDFPage_CountObjects, _INT, _ADDRESS)
-_get_object = _untyped(pdfium_c.FPDFPage_GetObject, _ADDRESS, _ADDRESS, _INT)
-_object_type = _untyped(pdfium_c.FPDFPageObj_GetType, _INT, _ADDRESS)
-_draw_mode = _untyped(pdfium_c.FPDFPath_GetDrawMode, _INT, _ADDRESS, _ADDRESS, _ADDRESS)
-_object_matrix = _untyped(pdfium_c.FPDFPageObj_GetMatrix, _INT, _ADDRESS, _ADDRESS)
-_count_segments = _untyped(pdfium_c.FPDFPath_CountSegments, _INT, _ADDRESS)
-_get_segment = _untyped(pdfium_c.FPDFPath_GetPathSegment, _ADDRESS, _ADDRESS, _INT)
-_segment_point = _untyped(pdfium_c.FPDFPathSegment_GetPoint, _INT, _ADDRESS, _ADDRESS, _ADDRESS)
-_segment_type = _untyped(pdfium_c.FPDFPathSegment_GetType, _INT, _ADDRESS)
-_segment_closes = _untyped(pdfium_c.FPDFPathSegment_GetClose, _INT, _ADDRESS)
-_count_form_objects = _untyped(pdfium_c.FPDFFormObj_CountObjects, _INT, _ADDRESS)
-_get_form_object = _untyped(pdfium_c.FPDFFormObj_GetObject, _ADDRESS, _ADDRESS, ctypes.c_ulong)
-_loose_char_box = _untyped(pdfium_c.FPDFText_GetLooseCharBox, _INT, _ADDRESS, _INT, _ADDRESS)
-_is_generated = _untyped(pdfium_c.FPDFText_IsGenerated, _INT, _ADDRESS, _INT)
-
-
-def _address(handle) -> int:
-    return ctypes.cast(handle, ctypes.c_void_p).value
+_INT = ctypes.c_int
+_count_objects = _untyped(pdfium_c.FPDFPage_CountObjects, _INT)
+_get_object = _untyped(pdfium_c.FPDFPage_GetObject, _Handle)
+_object_type = _untyped(pdfium_c.FPDFPageObj_GetType, _INT)
+_draw_mode = _untyped(pdfium_c.FPDFPath_GetDrawMode, _INT)
+_object_matrix = _untyped(pdfium_c.FPDFPageObj_GetMatrix, _INT)
+_count_segments = _untyped(pdfium_c.FPDFPath_CountSegments, _INT)
+_get_segment = _untyped(pdfium_c.FPDFPath_GetPathSegment, _Handle)
+_segment_point = _untyped(pdfium_c.FPDFPathSegment_GetPoint, _INT)
+_segment_type = _untyped(pdfium_c.FPDFPathSegment_GetType, _INT)
+_segment_closes = _untyped(pdfium_c.FPDFPathSegment_GetClose, _INT)
+_count_form_objects = _untyped(pdfium_c.FPDFFormObj_CountObjects, _INT)
+# The index is an unsigned long: declared, as a C int would not fill it.
+_get_form_object = _untyped(pdfium_c.FPDFFormObj_GetObject, _Handle, ctypes.c_void_p, ctypes.c_ulong)
+_loose_char_box = _untyped(pdfium_c.FPDFText_GetLooseCharBox, _INT)
+_is_generated = _untyped(pdfium_c.FPDFText_IsGenerated, _INT)
 
 
 def layout_from_pdf(body: bytes) -> Layout:
@@ -251,12 +261,16 @@ def _display_transform(rotation: int):
     return _upright
 
 
-# A character: (x0, top, x1, bottom, text, x middle, y middle, index in the text page);
-# text " " for a real space in the PDF.
+# A character: (x0, top, x1, text, x middle, y middle, index in the text page, bottom in PDF
+# space); text " " for a real space in the PDF.  No display bottom: reading does not need it,
+# and one float less per character is worth having (making the tuples is a good part of a page).
 Char = tuple
 _X0 = itemgetter(0)
 _TOP = itemgetter(1)
-_Y_MIDDLE = itemgetter(6)
+# Of a cell (x0, top, x1, bottom).
+_X1 = itemgetter(2)
+_BOTTOM = itemgetter(3)
+_Y_MIDDLE = itemgetter(5)
 
 
 def _page_chars(textpage, to_display) -> list[Char]:
@@ -273,42 +287,49 @@ def _page_chars(textpage, to_display) -> list[Char]:
     if count <= 0:
         return []
     text = _page_text(raw, count)
-    page_address = _address(raw)
-    get_box = _loose_char_box
     rect = pdfium_c.FS_RECTF()
-    rect_ref = ctypes.addressof(rect)
-    unpack = _UNPACK_RECT
+    rect_ref = ctypes.byref(rect)
+    get_box, unpack, is_generated = _loose_char_box, _UNPACK_RECT, _is_generated
+    special, not_text = _SPECIAL, _NOT_TEXT
     chars: list[Char] = []
+    heights: list[float] = []
+    add_char, add_height = chars.append, heights.append
+    spaces = False
     for index, ch in enumerate(text):
-        if ch in _SPECIAL:
-            if ch in _NOT_TEXT:
+        if ch in special:
+            if ch in not_text:
                 continue
             # pdfium infers spaces and line breaks from gaps; we do our own from the boxes,
             # but a space the PDF really contains still separates words.
-            if _is_generated(page_address, index) == 1:
+            if is_generated(raw, index) == 1:
                 continue
             ch = " "
-        get_box(page_address, index, rect_ref)
-        left, top, right, bottom = unpack(rect)  # PDF user space, y up (turned below on a rotated page)
-        chars.append((left, -top, right, -bottom, ch, (left + right) / 2, -(top + bottom) / 2, index))
-    heights = sorted([c[3] - c[1] for c in chars if c[4] != " "])
-    if heights:
-        limit = 3 * heights[len(heights) // 2] + 1
-        box = [ctypes.c_double() for _ in range(4)]  # left, right, bottom, top
-        refs = [ctypes.byref(v) for v in box]
-        for n, c in enumerate(chars):
-            if c[3] - c[1] > limit:
-                pdfium_c.FPDFText_GetCharBox(raw, c[7], *refs)
-                left, right, bottom, top = (v.value for v in box)
-                chars[n] = (left, -top, right, -bottom, c[4], (left + right) / 2, -(top + bottom) / 2, c[7])
+            spaces = True
+        get_box(raw, index, rect_ref)
+        left, top, right, bottom = unpack(rect)  # PDF user space, y up
+        add_char((left, -top, right, ch, (left + right) * 0.5, (top + bottom) * -0.5, index, bottom))
+        add_height(top - bottom)
+    printed = sorted([h for h, c in zip(heights, chars) if c[3] != " "] if spaces else heights)
+    if printed:
+        limit = 3 * printed[len(printed) // 2] + 1
+        if max(heights) > limit:
+            box = [ctypes.c_double() for _ in range(4)]  # left, right, bottom, top
+            refs = [ctypes.byref(v) for v in box]
+            for k, height in enumerate(heights):
+                if height > limit:
+                    index = chars[k][6]
+                    pdfium_c.FPDFText_GetCharBox(raw, index, *refs)
+                    left, right, bottom, top = (v.value for v in box)
+                    chars[k] = (left, -top, right, chars[k][3], (left + right) * 0.5, (top + bottom) * -0.5,
+                                index, bottom)
     if to_display is not _upright:
-        chars = [_turned(to_display(c[0], -c[3], c[2], -c[1]), c) for c in chars]
+        chars = [_turned(to_display(c[0], c[7], c[2], -c[1]), c) for c in chars]
     return chars
 
 
 def _turned(box: tuple, c: Char) -> Char:
     x0, top, x1, bottom = box
-    return (x0, top, x1, bottom, c[4], (x0 + x1) / 2, (top + bottom) / 2, c[7])
+    return (x0, top, x1, c[3], (x0 + x1) * 0.5, (top + bottom) * 0.5, c[6], c[7])
 
 
 # FS_RECTF is four C floats: left, top, right, bottom (PDF user space, y up).
@@ -340,14 +361,14 @@ def _page_edges(page, to_display) -> tuple[list[tuple], list[tuple], int]:
     get_point = _segment_point
     segment_type = _segment_type
     matrix = pdfium_c.FS_MATRIX()
-    matrix_ref = ctypes.addressof(matrix)
+    matrix_ref = ctypes.byref(matrix)
     unpack_matrix = _UNPACK_MATRIX
     x = ctypes.c_float()
     y = ctypes.c_float()
-    x_ref, y_ref = ctypes.addressof(x), ctypes.addressof(y)
+    x_ref, y_ref = ctypes.byref(x), ctypes.byref(y)
     fill = ctypes.c_int()
     stroke = ctypes.c_int()
-    fill_ref, stroke_ref = ctypes.addressof(fill), ctypes.addressof(stroke)
+    fill_ref, stroke_ref = ctypes.byref(fill), ctypes.byref(stroke)
 
     def walk(obj, kind, parent):
         nonlocal images
@@ -388,13 +409,13 @@ def _page_edges(page, to_display) -> tuple[list[tuple], list[tuple], int]:
         elif kind == _IMAGE:
             images += 1
 
-    page_address = _address(page.raw)
-    get_object = _get_object
-    for i in range(_count_objects(page_address)):
-        obj = get_object(page_address, i)
-        kind = get_type(obj)
-        if kind != _TEXT:  # most objects are text: skip them without a call
-            walk(obj, kind, None)
+    raw = page.raw
+    count = _count_objects(raw)
+    objects = list(map(_get_object, repeat(raw, count), range(count)))
+    kinds = list(map(get_type, objects))
+    # Most objects are text (one per character in some PDFs): skip them without a Python step each.
+    for obj, kind in compress(zip(objects, kinds), map(ne, kinds, repeat(_TEXT))):
+        walk(obj, kind, None)
 
     h_edges: list[tuple] = []
     v_edges: list[tuple] = []
@@ -430,108 +451,140 @@ def _merge_edges(edges: list[tuple]) -> list[tuple]:
     """Snap edges at nearly the same position together, join collinear pieces, drop short ones.
 
     pdfplumber's snap averages over every edge (duplicates included), so the
-    cluster mean is weighted by how many edges sit at each position.
+    cluster mean is weighted by how many edges sit at each position.  The
+    result is sorted by position, then start: the pieces of one line are
+    consecutive and do not overlap.
     """
-    snapped: dict[float, float] = {}
-    by_position: list[float] = sorted(e[0] for e in edges)
-    group: list[float] = []
-    for v in by_position:
-        if group and v > group[-1] + SNAP_TOLERANCE:
-            mean = sum(group) / len(group)
-            snapped.update(dict.fromkeys(group, mean))
-            group = []
-        group.append(v)
-    if group:
-        mean = sum(group) / len(group)
-        snapped.update(dict.fromkeys(group, mean))
-    lines: dict[float, list[tuple[float, float]]] = defaultdict(list)
-    for pos, a, b in edges:
-        lines[snapped[pos]].append((a, b))
+    edges = sorted(edges)
     merged: list[tuple] = []
-    for pos, pieces in lines.items():
-        pieces.sort()
+    count = len(edges)
+    first = 0
+    while first < count:
+        end = first + 1
+        last = edges[first][0]
+        while end < count and edges[end][0] <= last + SNAP_TOLERANCE:
+            last = edges[end][0]
+            end += 1
+        if end == first + 1:
+            pos, a, b = edges[first]
+            if b - a >= EDGE_MIN_LENGTH:
+                merged.append((pos, a, b))
+            first = end
+            continue
+        group = edges[first:end]
+        pos = sum(map(itemgetter(0), group)) / len(group)
+        pieces = [(a, b) for _, a, b in group]
+        if group[0][0] != last:  # more than one position: the pieces are sorted by position first
+            pieces.sort()
         a, b = pieces[0]
         for a2, b2 in pieces[1:]:
             if a2 <= b + JOIN_TOLERANCE:
-                b = max(b, b2)
+                if b2 > b:
+                    b = b2
             else:
-                merged.append((pos, a, b))
+                if b - a >= EDGE_MIN_LENGTH:
+                    merged.append((pos, a, b))
                 a, b = a2, b2
-        merged.append((pos, a, b))
-    return [e for e in merged if e[2] - e[1] >= EDGE_MIN_LENGTH]
+        if b - a >= EDGE_MIN_LENGTH:
+            merged.append((pos, a, b))
+        first = end
+    return merged
 
 
 def _find_tables(h_edges: list[tuple], v_edges: list[tuple]) -> list[list[tuple]]:
-    """Tables as lists of cell boxes (x0, top, x1, bottom), top to bottom (pdfplumber's lattice rules)."""
+    """Tables as lists of cell boxes (x0, top, x1, bottom), top to bottom (pdfplumber's lattice rules).
+
+    pdfplumber keeps, for each intersection, the set of edges through it, and
+    two intersections are connected when their sets meet.  The merged pieces
+    of one line are sorted and disjoint, so the pieces through a point are a
+    run of consecutive indices (first, last), and along one line those runs
+    only move forward: a point below (or right of) another shares an edge
+    with it just when its first piece is at most the other's last, and the
+    points that do are the nearest ones, in a row.
+    """
     if not h_edges or not v_edges:
         return []
     h_edges = _merge_edges(h_edges)
     v_edges = _merge_edges(v_edges)
     tol = INTERSECTION_TOLERANCE
-    # Intersection point → the edges through it (by index), as pdfplumber's edges_to_intersections.
-    through_v: dict[tuple, set] = defaultdict(set)
-    through_h: dict[tuple, set] = defaultdict(set)
-    h_edges.sort()
     h_ys = [h[0] for h in h_edges]
+    # Intersection (x, y) → [first v, last v, first h, last h] of the edges through it.
+    through: dict[tuple, list[int]] = {}
     for vi, (vx, vtop, vbottom) in enumerate(v_edges):
         # Only the horizontal edges within the vertical one's reach can cross it.
         for hi in range(bisect_left(h_ys, vtop - tol), bisect_right(h_ys, vbottom + tol)):
             hy, hx0, hx1 = h_edges[hi]
             if hx0 - tol <= vx <= hx1 + tol:
-                through_v[(vx, hy)].add(vi)
-                through_h[(vx, hy)].add(hi)
-    if not through_v:
+                runs = through.get((vx, hy))
+                if runs is None:
+                    through[(vx, hy)] = [vi, vi, hi, hi]
+                else:  # a later piece at this x, or a later piece at this y
+                    runs[1] = vi
+                    runs[3] = hi
+    if not through:
         return []
-    by_x: dict[float, list[float]] = defaultdict(list)  # x → the ys of the points on it, ascending
-    by_y: dict[float, list[float]] = defaultdict(list)
-    for px, py in sorted(through_v):
-        by_x[px].append(py)
-        by_y[py].append(px)
+    points = sorted(through)  # by x, then y: a column's points are consecutive, top to bottom
+    count = len(points)
+    xs = [p[0] for p in points]
+    ys = [p[1] for p in points]
+    runs = [through[p] for p in points]
+    number = dict(zip(points, range(count)))
+    right_of = [-1] * count  # the next point on the same y, or -1
+    row_ends: dict[float, int] = {}
+    for n in range(count - 1, -1, -1):
+        right_of[n] = row_ends.get(ys[n], -1)
+        row_ends[ys[n]] = n
 
     cells: list[tuple] = []
-    for px, py in sorted(through_v):
-        pv = through_v[(px, py)]
-        ph = through_h[(px, py)]
-        cell = None
-        below = by_x[px]
-        right = by_y[py]
-        right = right[bisect_right(right, px):]
-        for by in below[bisect_right(below, py):]:
-            if not pv & through_v[(px, by)]:
-                continue
-            for rx in right:
-                if not ph & through_h[(rx, py)]:
-                    continue
-                corner = (rx, by)
-                if corner in through_v and through_v[corner] & through_v[(rx, py)] \
-                        and through_h[corner] & through_h[(px, by)]:
-                    cell = (px, py, rx, by)
+    corners: list[tuple] = []
+    for n in range(count):
+        px = xs[n]
+        _, v_last, _, h_last = runs[n]
+        below = n + 1
+        while below < count and xs[below] == px and runs[below][0] <= v_last:
+            by = ys[below]
+            below_h_last = runs[below][3]
+            r = right_of[n]
+            while r >= 0:
+                r_runs = runs[r]
+                if r_runs[2] > h_last:
+                    r = -1
                     break
-            if cell:
+                corner = number.get((xs[r], by))
+                if corner is not None:
+                    c_runs = runs[corner]
+                    if c_runs[0] <= r_runs[1] and c_runs[2] <= below_h_last:
+                        break
+                r = right_of[r]
+            if r >= 0:
+                cells.append((px, ys[n], xs[r], by))
+                corners.append((n, below, r, corner))
                 break
-        if cell:
-            cells.append(cell)
-    return _cells_to_tables(cells)
+            below += 1
+    return _cells_to_tables(cells, corners, count)
 
 
-def _cells_to_tables(cells: list[tuple]) -> list[list[tuple]]:
-    """Group cells that share a corner; keep tables of more than one cell, top-most first."""
-    parent = list(range(len(cells)))  # union-find; a cell is the root of its set while it is placed
-    owner: dict[tuple, int] = {}
-    for i, (x0, top, x1, bottom) in enumerate(cells):
-        for corner in ((x0, top), (x0, bottom), (x1, top), (x1, bottom)):
-            j = owner.setdefault(corner, i)
-            while parent[j] != j:
-                parent[j] = parent[parent[j]]
-                j = parent[j]
-            parent[j] = i
-    groups: dict[int, list[tuple]] = defaultdict(list)
-    for i, cell in enumerate(cells):
-        j = i
+def _cells_to_tables(cells: list[tuple], corners: list[tuple], points: int) -> list[list[tuple]]:
+    """Group cells that share a corner; keep tables of more than one cell, top-most first.
+
+    ``corners`` are each cell's four intersections by number (below ``points``).
+    """
+    parent = list(range(points))  # union-find over the intersections
+
+    def root(j: int) -> int:
         while parent[j] != j:
             parent[j] = parent[parent[j]]
             j = parent[j]
-        groups[j].append(cell)
+        return j
+
+    for cell_corners in corners:
+        first = root(cell_corners[0])
+        for j in cell_corners:
+            if parent[j] != first:
+                parent[root(j)] = first
+    groups: dict[int, list[tuple]] = defaultdict(list)
+    for cell, cell_corners in zip(cells, corners):
+        groups[root(cell_corners[0])].append(cell)
     tables = [g for g in groups.values() if len(g) > 1]
     tables.sort(key=lambda t: min((c[1], c[0]) for c in t))
     return tables
@@ -541,80 +594,115 @@ def _cells_to_tables(cells: list[tuple]) -> list[list[tuple]]:
 
 
 def _lines(chars: list[Char]) -> list[tuple[float, str]]:
-    """Characters as text lines (top, text), top to bottom; words split by gaps and real spaces.
+    """Characters (sorted by vertical middle) as text lines (top, text), top to bottom.
 
-    pdfplumber's rules (x/y tolerance 3 pt), except that a line is clustered by
-    the characters' vertical centres, not their tops: a bold heading run and
-    the body text after it sit on one baseline but their fonts' ascents differ
-    by more than 3 pt.
+    Words are split by gaps and real spaces: pdfplumber's rules (x/y tolerance
+    3 pt), except that a line is clustered by the characters' vertical
+    centres, not their tops: a bold heading run and the body text after it sit
+    on one baseline but their fonts' ascents differ by more than 3 pt.
     """
-    if len(chars) <= 1:  # most table cells hold one digit
-        return [(chars[0][1], chars[0][4])] if chars and chars[0][4] != " " else []
-    chars = sorted(chars, key=_Y_MIDDLE)
-    x_tolerance, y_tolerance = X_TOLERANCE, Y_TOLERANCE
-    clusters: list[list[Char]] = []
-    cluster = [chars[0]]
-    last = chars[0][6]
-    for ch in chars[1:]:
-        middle = ch[6]
-        if middle > last + y_tolerance:
-            clusters.append(cluster)
-            cluster = [ch]
-        else:
-            cluster.append(ch)
-        last = middle
-    clusters.append(cluster)
+    count = len(chars)
+    if count <= 1:  # most table cells hold one digit
+        return [(chars[0][1], chars[0][3])] if chars and chars[0][3] != " " else []
+    middles = list(map(_Y_MIDDLE, chars))
+    # A line ends where the next character's middle is more than the tolerance below the last one's.
+    ends = [*compress(range(1, count), map(gt, middles[1:], map(add, middles, repeat(Y_TOLERANCE)))), count]
     lines = []
-    for cluster in clusters:
-        cluster.sort(key=_X0)
-        words: list[str] = []
-        word: list[str] = []
-        left = right = middle = None  # of the previous character in the word
-        for x0, _, x1, _, text, _, y_middle, _ in cluster:
-            if text == " ":
-                if word:
-                    words.append("".join(word))
-                    word = []
-                left = None
-                continue
-            if left is not None and (x0 < left or x0 > right + x_tolerance or abs(y_middle - middle) > y_tolerance):
-                words.append("".join(word))
-                word = []
-            word.append(text)
-            left, right, middle = x0, x1, y_middle
-        if word:
-            words.append("".join(word))
-        if words:
-            lines.append((min(map(_TOP, cluster)), " ".join(words)))
+    start = 0
+    for end in ends:
+        cluster = sorted(chars[start:end], key=_X0)
+        start = end
+        text = _line_text(cluster)
+        if text:
+            lines.append((min(map(_TOP, cluster)), text))
     return lines
 
 
-def _grid(cells: list[tuple], chars: list[Char]) -> list[list[str | None]]:
-    """Rows by cell tops, columns by cell lefts; a position no cell starts at is covered (None)."""
-    tops = sorted({c[1] for c in cells})
-    columns = sorted({c[0] for c in cells})
-    starts: dict[tuple[int, int], tuple] = {}
-    covering: dict[tuple[int, int], tuple] = {}  # (row, column) → the cell over it
-    for cell in cells:
-        r0 = bisect_left(tops, cell[1])
-        c0 = bisect_left(columns, cell[0])
-        starts[(r0, c0)] = cell
-        for r in range(r0, bisect_left(tops, cell[3])):
-            for c in range(c0, bisect_left(columns, cell[2])):
-                covering.setdefault((r, c), cell)
-    inside: dict[tuple, list[Char]] = defaultdict(list)
-    for ch in chars:
-        mx, my = ch[5], ch[6]
-        cell = covering.get((bisect_right(tops, my) - 1, bisect_right(columns, mx) - 1))
-        if cell is not None and cell[0] <= mx < cell[2] and cell[1] <= my < cell[3]:
-            inside[cell].append(ch)
+def _line_text(cluster: list[Char]) -> str:
+    """One line's characters (left to right) as its words joined by single spaces."""
+    x_tolerance, y_tolerance = X_TOLERANCE, Y_TOLERANCE
+    words: list[str] = []
+    word: list[str] = []
+    right = middle = None  # of the previous character in the word
+    for x0, _, x1, text, _, y_middle, _, _ in cluster:
+        if text == " ":
+            if word:
+                words.append("".join(word))
+                word = []
+            right = None
+            continue
+        # Sorted by x0, so a character never starts left of the one before it.
+        if right is not None and (x0 > right + x_tolerance or abs(y_middle - middle) > y_tolerance):
+            words.append("".join(word))
+            word = []
+        word.append(text)
+        right, middle = x1, y_middle
+    if word:
+        words.append("".join(word))
+    return " ".join(words)
+
+
+def _grid(cells: list[tuple], tops: list[float], columns: list[float],
+          chars: list[Char]) -> list[list[str | None]]:
+    """Rows by cell tops, columns by cell lefts (both sorted); a position no cell starts at is covered (None).
+
+    ``chars`` are sorted by vertical middle, so each row's characters are one slice.
+    """
+    row_of = {top: r for r, top in enumerate(tops)}
+    column_of = {x0: c for c, x0 in enumerate(columns)}
+    width = len(columns)
+    starts: dict[int, int] = {}  # row * width + column → the cell starting there
+    covering = [-1] * (len(tops) * width)  # → the (first) cell over it
+    for i, (x0, top, x1, bottom) in enumerate(cells):
+        r0 = row_of[top]
+        c0 = column_of[x0]
+        starts[r0 * width + c0] = i
+        # The rows and columns up to the cell's bottom and right: where the next ones start.
+        r1 = row_of.get(bottom)
+        if r1 is None:
+            r1 = bisect_left(tops, bottom)
+        c1 = column_of.get(x1)
+        if c1 is None:
+            c1 = bisect_left(columns, x1)
+        if r1 == r0 + 1 and c1 == c0 + 1:  # most cells cover one position
+            if covering[r0 * width + c0] < 0:
+                covering[r0 * width + c0] = i
+            continue
+        for r in range(r0, r1):
+            for at in range(r * width + c0, r * width + c1):
+                if covering[at] < 0:
+                    covering[at] = i
+    inside: list[list[Char]] = [[] for _ in cells]
+    middles = list(map(_Y_MIDDLE, chars))
+    row_starts = [bisect_left(middles, top) for top in tops]
+    row_starts.append(len(chars))
+    for r in range(len(tops)):
+        base = r * width - 1
+        for ch in chars[row_starts[r]:row_starts[r + 1]]:
+            mx = ch[4]
+            c = bisect_right(columns, mx)
+            if c:
+                i = covering[base + c]
+                if i >= 0:
+                    x0, top, x1, bottom = cells[i]
+                    if x0 <= mx < x1 and top <= ch[5] < bottom:
+                        inside[i].append(ch)
     grid: list[list[str | None]] = []
     for r in range(len(tops)):
         row: list[str | None] = []
-        for c in range(len(columns)):
-            cell = starts.get((r, c))
+        for at in range(r * width, r * width + width):
+            i = starts.get(at)
+            if i is None:
+                row.append(None)
+                continue
             # A cell's lines are one label: join CJK without a space ("重 新出具", "（五）不\n予处理").
-            row.append(None if cell is None else "".join(t.strip() for _, t in _lines(inside.get(cell, []))))
+            cell_chars = inside[i]
+            if len(cell_chars) <= 1:
+                row.append(cell_chars[0][3].strip() if cell_chars else "")
+            elif cell_chars[-1][5] <= cell_chars[0][5] + Y_TOLERANCE:  # one line (as _lines would find)
+                row.append(_line_text(sorted(cell_chars, key=_X0)))
+            else:
+                row.append("".join(t.strip() for _, t in _lines(cell_chars)))
         grid.append(row)
     return grid
 
@@ -623,28 +711,31 @@ def _add_blocks(layout: Layout, chars: list[Char], tables: list[list[tuple]]) ->
     """The page's tables (at least 2×2) as grids and the text around them as lines, top to bottom."""
     kept = []
     for cells in tables:
-        if len({c[1] for c in cells}) >= 2 and len({c[0] for c in cells}) >= 2:
-            box = (min(c[0] for c in cells), min(c[1] for c in cells),
-                   max(c[2] for c in cells), max(c[3] for c in cells))
-            kept.append((box, cells))
-    outside: list[Char] = []
+        tops = sorted(set(map(_TOP, cells)))
+        columns = sorted(set(map(_X0, cells)))
+        if len(tops) >= 2 and len(columns) >= 2:
+            box = (columns[0], tops[0], max(map(_X1, cells)), max(map(_BOTTOM, cells)))
+            kept.append((box, cells, tops, columns))
+    # Sorted once (stably: ties stay in text order) for _lines and _grid, which need that order.
+    chars = sorted(chars, key=_Y_MIDDLE)
+    outside = chars
     in_table: list[list[Char]] = [[] for _ in kept]
-    if not kept:
-        outside = chars
-    for ch in chars if kept else ():
-        mx, my = ch[5], ch[6]
-        for n, ((x0, top, x1, bottom), _) in enumerate(kept):
-            if x0 <= mx <= x1 and top <= my <= bottom:
-                in_table[n].append(ch)
-                break
-        else:
-            outside.append(ch)
+    if kept:
+        middles = list(map(_Y_MIDDLE, chars))
+        taken = bytearray(len(chars))
+        for n, ((x0, top, x1, bottom), *_) in enumerate(kept):
+            table_chars = in_table[n]
+            for k in range(bisect_left(middles, top), bisect_right(middles, bottom)):
+                if not taken[k] and x0 <= chars[k][4] <= x1:
+                    taken[k] = 1
+                    table_chars.append(chars[k])
+        outside = list(compress(chars, map(not_, taken)))
     blocks: list[tuple[float, int, object]] = []
     for top, text in _lines(outside):
         if not _PAGE_NUMBER.fullmatch(text):
             blocks.append((top, 0, text))
-    for n, (box, cells) in enumerate(kept):
-        blocks.append((box[1], 1, _grid(cells, in_table[n])))
+    for n, (box, cells, tops, columns) in enumerate(kept):
+        blocks.append((box[1], 1, _grid(cells, tops, columns, in_table[n])))
     blocks.sort(key=lambda b: (b[0], b[1]))
     run: list[str] = []
     for _, kind, value in blocks:
