@@ -483,6 +483,36 @@ def has_report_tables(table_text: str) -> bool:
     return sum(label in flat for label in REPORT_TABLE_LABELS) >= 2
 
 
+_TABLE_BOUNDARY = re.compile(r"<table\b|</table\s*>", re.I)
+_ANY_TAG = re.compile(r"<[^>]*>")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def html_has_report_tables(html: str) -> bool:
+    """:func:`has_report_tables` of the text inside an HTML page's ``<table>``s, read without a DOM.
+
+    Each ``<table`` up to the first ``</table>`` after it (nested tables are inside their outer
+    one), tags as spaces; tables are read in order and the answer is given as soon as it is
+    yes: on a report page the first table or two carry the labels, and the rest of the page is
+    not looked at.  Runs on every report page in the crawler's own thread, so it is kept cheap:
+    the boundaries are found by one scan for the two tags, not by a lazy ``.*?`` walk.
+    """
+    flat = ""
+    start = None
+    for boundary in _TABLE_BOUNDARY.finditer(html):
+        if boundary.group()[1] != "/":
+            if start is None:
+                start = boundary.start()
+            continue
+        if start is None:
+            continue
+        flat += _WHITESPACE.sub("", _ANY_TAG.sub(" ", html[start:boundary.end()]))
+        start = None
+        if sum(label in flat for label in REPORT_TABLE_LABELS) >= 2:
+            return True
+    return False
+
+
 def is_document_body(body: bytes) -> bool:
     """PDF / OLE (DOC, WPS) / ZIP (DOCX) bytes, whatever the headers claim."""
     return body[:5] == b"%PDF-" or body[:4] in (b"\xd0\xcf\x11\xe0", b"PK\x03\x04")

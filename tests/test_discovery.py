@@ -1,5 +1,7 @@
 """Discovery rules: host scope, link scores, report titles and look-alikes, challenge stubs."""
 
+import random
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from govcrawl.discovery import (
     attachment_format,
     clean_text,
     has_report_tables,
+    html_has_report_tables,
     is_document_body,
     is_look_alike,
     is_download_link,
@@ -300,3 +303,25 @@ def test_report_list_evidence_names_its_reason():
     assert "link" in report_list_evidence("https://x.gov.cn/col/c1/", link_text="信息公开年报")
     assert report_list_evidence("https://x.gov.cn/col/c1/", title="淮安市2023年政府信息公开工作年度报告") is None
     assert report_list_evidence("https://x.gov.cn/col/c1/", title="年报解读") is None
+
+
+def _tables_text_reference(html: str) -> str:
+    """The text of a page's tables as the spider first read it: every lazy ``<table…</table>`` match, tags as spaces."""
+    tables = re.findall(r"<table\b.*?</table\s*>", html, re.I | re.S)
+    return re.sub(r"<[^>]*>", " ", " ".join(tables))
+
+
+def test_html_has_report_tables_reads_the_tables_only_and_agrees_with_the_plain_reading():
+    page = ("<p>本报告所列予以公开、自然人……</p><table><tr><td>本年新<b>制作</b></td><td>1</td></tr></table>"
+            "<TABLE class=x><tr><td>自 然 人</td></tr><table><tr><td>不予公开</td></tr></table></TABLE>")
+    assert html_has_report_tables(page)  # 本年新制作 (split by a tag) in one table, 自然人 (spaced) in the next
+    assert not html_has_report_tables("<p>予以公开 自然人 行政复议</p><table><tr><td>标题</td></tr></table>")
+    assert not html_has_report_tables("<table><tr><td>予以公开</td><td>自然人")  # never closed: no table text
+    assert not html_has_report_tables("<tablet>予以公开 自然人</tablet>")
+    # every way tables open, nest, close (or not) and hold labels: the same answer as the plain reading
+    rng = random.Random(11)
+    parts = ["<table>", "<TABLE border=1>", "</table>", "</TABLE >", "</table\n>", "<tablex>", "<td>", "</td>",
+             "<p>", "</p>", "予以公开", "自然人", "行政复议", "本年新", "制作", "不予公开", " ", "\n", "标题", "<", ">"]
+    for _ in range(3000):
+        page = "".join(rng.choice(parts) for _ in range(rng.randint(0, 30)))
+        assert html_has_report_tables(page) == has_report_tables(_tables_text_reference(page)), page

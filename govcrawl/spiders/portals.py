@@ -51,7 +51,7 @@ from govcrawl.discovery import (
     PortalScope,
     attachment_format,
     clean_text,
-    has_report_tables,
+    html_has_report_tables,
     is_document_body,
     is_download_link,
     is_look_alike,
@@ -85,8 +85,6 @@ _HEADINGS = ("//h1 | //h2 | //h3 | //*[contains(@class,'position') or contains(@
              "contains(@class,'location') or contains(@class,'dqwz') or contains(@id,'position') or "
              "contains(@class,'lmmc') or contains(@class,'column-name') or contains(@class,'col-title') or "
              "contains(@class,'current')]")
-_TABLE_HTML = re.compile(r"<table\b.*?</table\s*>", re.I | re.S)
-_TAG = re.compile(r"<[^>]*>")
 _TEXT = ".//text()[not(ancestor::rt or ancestor::rp or ancestor::rtc or ancestor::script or ancestor::style)]"
 
 
@@ -333,19 +331,6 @@ class PortalsSpider(scrapy.Spider):
             if text:
                 texts.append(text)
         return texts
-
-    @staticmethod
-    def _table_text(response: TextResponse) -> str:
-        """The text inside the page's ``<table>``s, without building a DOM.
-
-        Deciding whether a report page holds its tables happens on every report
-        page; a full parse for it cost more than the rest of the spider (the
-        extractor parses the page properly, in its worker).
-        """
-        if not isinstance(response, TextResponse):
-            return ""
-        tables = _TABLE_HTML.findall(response.text)
-        return _TAG.sub(" ", " ".join(tables)) if tables else ""
 
     def parse_page(self, response: Response):
         """An entry or list page: follow report links, list links and the list's other pages."""
@@ -601,7 +586,7 @@ class PortalsSpider(scrapy.Spider):
         if not isinstance(response, TextResponse) or is_document_body(response.body[:8]):
             yield self._document(response, kind="attachment")
             return
-        if has_report_tables(self._table_text(response)):
+        if html_has_report_tables(response.text):
             yield self._document(response, kind="report")
             return
         scope = self.scopes[portal.name]
