@@ -12,7 +12,7 @@ import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 
-from govcrawl.extract import ocr
+from govcrawl.extract import is_report, ocr
 from govcrawl.extract.attachments import layout_from_doc, layout_from_docx, sniff_kind
 from govcrawl.extract.checks import run_checks
 from govcrawl.extract.decode import decode_body
@@ -158,15 +158,3 @@ def extract_document(
     return item
 
 
-def is_report(item: dict) -> bool:
-    """A real annual report: it has statistical tables, or its own title *is* a report's title.
-
-    The title rule is discovery's (``govcrawl.discovery.is_report_title``), so
-    the crawler and the extractor never disagree on what a report title is:
-    news about a report (``…年度报告编制培训会``) or a 解读 is not one.
-    """
-    if item.get("tables"):
-        return True
-    from govcrawl.discovery import is_report_title  # imported here: discovery imports the extractor's text repair
-
-    return is_report_title(item.get("title"))

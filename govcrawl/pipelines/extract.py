@@ -30,15 +30,21 @@ def _pictures(item: DocumentItem) -> dict:
 class ExtractPipeline:
     def __init__(self, stats=None, extract_document: Callable | None = None, is_report: Callable | None = None,
                  pool=None):
-        if extract_document is None or is_report is None:
-            from govcrawl import extract  # the extractor package; imported here so tests can inject fakes
-
-            extract_document = extract_document or extract.extract_document
-            is_report = is_report or extract.is_report
+        if is_report is None:
+            from govcrawl.extract import is_report  # light: the reader itself is not loaded for it
         self.stats = stats
-        self.extract_document = extract_document
+        self._extract_document = extract_document
         self.is_report = is_report
         self.pool = pool
+
+    @property
+    def extract_document(self) -> Callable:
+        """The reader, loaded on first use in this process: with worker processes, the crawler never loads it."""
+        if self._extract_document is None:
+            from govcrawl import extract  # the extractor package; imported here so tests can inject fakes
+
+            self._extract_document = extract.extract_document
+        return self._extract_document
 
     @classmethod
     def from_crawler(cls, crawler):
