@@ -51,9 +51,10 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
+from govcrawl.scale_addon import KEY_PREFIX, RedisScaleAddon, redis_url_from  # noqa: F401 (RedisScaleAddon: its old home)
+
 logger = logging.getLogger(__name__)
 
-KEY_PREFIX = "govcrawl:%(spider)s"
 DEFAULT_IDLE_SECONDS = 10.0
 HEARTBEAT_SECONDS = 1.0
 # A worker whose heartbeat is older than this is taken for dead.
@@ -66,30 +67,6 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3])
 return redis.call('ZCARD', KEYS[1]) - 1
 """
-
-
-def redis_url_from(settings: Any) -> str | None:
-    return settings.get("GOVCRAWL_REDIS_URL") or os.environ.get("GOVCRAWL_REDIS_URL") or None
-
-
-class RedisScaleAddon:
-    """Turns on the Redis scheduler and dupefilter when GOVCRAWL_REDIS_URL is set."""
-
-    def update_settings(self, settings: Any) -> None:
-        url = redis_url_from(settings)
-        if not url:
-            return
-        # "project" priority: beats settings.py defaults, loses to -s on the command line.
-        for name, value in {
-            "GOVCRAWL_REDIS_URL": url,
-            "REDIS_URL": url,
-            "SCHEDULER": "govcrawl.redis_scale.RedisScheduler",
-            "DUPEFILTER_CLASS": "govcrawl.redis_scale.RedisDupeFilter",
-            "SCHEDULER_QUEUE_KEY": KEY_PREFIX + ":requests",
-            "SCHEDULER_DUPEFILTER_KEY": KEY_PREFIX + ":dupefilter",
-            "SCHEDULER_PERSIST": True,
-        }.items():
-            settings.set(name, value, priority="project")
 
 
 class RedisDupeFilter(RFPDupeFilter):

@@ -30,6 +30,8 @@ Spider arguments: ``-a portals=FILE`` (CSV name,url[,region,level,render]) or
 import os
 import shutil
 
+from scrapy.settings import default_settings as _scrapy_defaults
+
 BOT_NAME = "govcrawl"
 
 SPIDER_MODULES = ["govcrawl.spiders"]
@@ -109,7 +111,12 @@ DOWNLOADER_MIDDLEWARES = {
 EXTENSIONS = {
     # A SIGTERM/Ctrl-C stop waits GOVCRAWL_STOP_GRACE seconds for downloads in flight, not their whole timeout.
     "govcrawl.extensions.FastStop": 100,
+    # Scrapy's remote control, imported only when REMOTE_CONTROL_ENABLED is on (its module imports aiohttp).
+    "govcrawl.extensions.RemoteControlIfEnabled": 0,
 }
+# ... and so out of Scrapy's base list: Scrapy imports every listed extension's module, even one set to None.
+EXTENSIONS_BASE = {path: order for path, order in _scrapy_defaults.EXTENSIONS_BASE.items()
+                   if path != "scrapy.extensions.remote_control.RemoteControl"}
 GOVCRAWL_STOP_GRACE = 3.0
 # Entry and list pages fail fast; reports and attachments get DOWNLOAD_TIMEOUT and RETRY_TIMES.
 GOVCRAWL_PAGE_TIMEOUT = 15
@@ -193,7 +200,7 @@ GOVCRAWL_RECHECK_AFTER = 7 * 24 * 3600  # seconds; 0 = always send a conditional
 GOVCRAWL_REDIS_URL = os.environ.get("GOVCRAWL_REDIS_URL", "")
 GOVCRAWL_REDIS_IDLE_SECONDS = 10  # a worker closes once the shared queue stayed empty and all workers idle this long
 ADDONS = globals().get("ADDONS", {})
-ADDONS["govcrawl.redis_scale.RedisScaleAddon"] = 0
+ADDONS["govcrawl.scale_addon.RedisScaleAddon"] = 0
 SPIDER_MIDDLEWARES = globals().get("SPIDER_MIDDLEWARES", {})
 SPIDER_MIDDLEWARES["govcrawl.middlewares_state.CrawlStateSpiderMiddleware"] = 700
 DOWNLOADER_MIDDLEWARES["govcrawl.middlewares_state.CrawlStateMiddleware"] = 585

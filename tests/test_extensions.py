@@ -1,0 +1,37 @@
+"""govcrawl.extensions: Scrapy's remote control is loaded only when it is turned on."""
+
+import subprocess
+import sys
+
+import pytest
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.test import get_crawler
+
+from govcrawl.extensions import RemoteControlIfEnabled
+
+
+def test_remote_control_off_by_default_and_on_when_asked():
+    with pytest.raises(NotConfigured):
+        RemoteControlIfEnabled.from_crawler(get_crawler(settings_dict={"REMOTE_CONTROL_ENABLED": False}))
+    remote_control = pytest.importorskip("scrapy.extensions.remote_control")  # Scrapy 2.19+ only
+    crawler = get_crawler(settings_dict={"REMOTE_CONTROL_ENABLED": True})
+    assert isinstance(RemoteControlIfEnabled.from_crawler(crawler), remote_control.RemoteControl)
+
+
+def test_a_crawler_with_the_project_settings_does_not_import_aiohttp_or_redis():
+    """What every crawl's start-up pays for: the remote control's aiohttp and scrapy-redis stay unloaded."""
+    code = (
+        "import sys\n"
+        "from scrapy.utils.project import get_project_settings\n"
+        "from scrapy.crawler import AsyncCrawlerProcess\n"
+        "from govcrawl.spiders.portals import PortalsSpider\n"
+        "process = AsyncCrawlerProcess(get_project_settings())\n"
+        "crawler = process.create_crawler(PortalsSpider)\n"
+        "crawler._apply_settings()\n"
+        "from scrapy.extension import ExtensionManager\n"
+        "ExtensionManager.from_crawler(crawler)\n"
+        "print(sorted(m for m in ('aiohttp', 'scrapy_redis', 'redis', 'playwright') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
