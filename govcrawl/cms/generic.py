@@ -8,6 +8,7 @@ page at once; otherwise the 下一页 (next page) link is followed page by page.
 from __future__ import annotations
 
 import re
+import weakref
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from parsel import Selector
@@ -84,11 +85,21 @@ def unwrap_viewer(url: str) -> str:
     return url
 
 
+_last_links: tuple = (None, [])  # (a weak reference to the last response read, its links)
+
+
 def list_links(response: Response) -> list[Link]:
-    if not is_markup(response):
-        return []
-    base = response.xpath("//base/@href").get()
-    return anchor_links(response.selector, urljoin(response.url, base) if base else response.url)
+    # Read once per response: the spider asks for a page's links, and then the pagination rules ask again.
+    global _last_links
+    ref, links = _last_links
+    if ref is None or ref() is not response:
+        if not is_markup(response):
+            links = []
+        else:
+            base = response.xpath("//base/@href").get()
+            links = anchor_links(response.selector, urljoin(response.url, base) if base else response.url)
+        _last_links = (weakref.ref(response), links)
+    return list(links)
 
 
 def _page_url(template_match: re.Match, url: str, number: int) -> str:
