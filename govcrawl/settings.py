@@ -137,6 +137,7 @@ GOVCRAWL_EXTRACT_TIMEOUT = 300  # above OCR's own cap per document (GOVCRAWL_OCR
 GOVCRAWL_EXTRACT_MAX_TASKS = 1000
 # Workers run this many nice steps below the crawler: parsing takes the CPU downloads leave (0 = same priority).
 GOVCRAWL_EXTRACT_NICE = 5
+GOVCRAWL_EXTRACT_IN_FLIGHT = 0  # documents handed to the workers at once; 0 = 2 per worker
 
 # Hosts that fail the TLS handshake get one more try with TLS 1.0 and old ciphers (govcrawl/tls.py).
 DOWNLOADER_CLIENTCONTEXTFACTORY = "govcrawl.tls.LegacyTolerantContextFactory"
