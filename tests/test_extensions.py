@@ -10,12 +10,16 @@ from scrapy.utils.test import get_crawler
 from govcrawl.extensions import RemoteControlIfEnabled
 
 
-def test_remote_control_off_by_default_and_on_when_asked():
+def test_remote_control_off_by_default_and_scrapys_own_when_asked(monkeypatch):
     with pytest.raises(NotConfigured):
         RemoteControlIfEnabled.from_crawler(get_crawler(settings_dict={"REMOTE_CONTROL_ENABLED": False}))
     remote_control = pytest.importorskip("scrapy.extensions.remote_control")  # Scrapy 2.19+ only
+    built = []
+    monkeypatch.setattr(remote_control.RemoteControl, "from_crawler",
+                        classmethod(lambda cls, crawler: built.append(crawler) or "scrapy's remote control"))
     crawler = get_crawler(settings_dict={"REMOTE_CONTROL_ENABLED": True})
-    assert isinstance(RemoteControlIfEnabled.from_crawler(crawler), remote_control.RemoteControl)
+    assert RemoteControlIfEnabled.from_crawler(crawler) == "scrapy's remote control"
+    assert built == [crawler]
 
 
 def test_a_crawler_with_the_project_settings_does_not_import_aiohttp_or_redis():
