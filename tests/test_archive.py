@@ -270,3 +270,36 @@ def test_reextract_cli_tolerates_a_cut_file_says_so_and_shows_progress(tmp_path,
     err = capsys.readouterr().err
     assert "cut short" in err and "2 documents" in err
     assert "] 100.0%  2 documents, 0 reports" in err  # the progress line, at its end (random bytes are no report)
+
+
+def test_compressed_bodies_are_stored_and_markup_is_deflated(tmp_path):
+    """PDF/ZIP/JPEG/PNG bodies gain ~2% from deflate for most of the archive's CPU: their response records
+    are level-0 gzip members; an HTML page's is deflated. Both read back byte for byte."""
+    from govcrawl.archive import document_records
+
+    html = ("<html><body>" + "<p>2024年政府信息公开工作年度报告</p>" * 400 + "</body></html>").encode()
+    pdf = b"%PDF-1.7\n" + random.Random(5).randbytes(20000) + b"\n" + b"0 0 0 RG\n" * 2000
+    writer = ArchiveWriter(tmp_path)
+    sizes = {}
+    for name, body in (("page.html", html), ("report.pdf", pdf)):
+        data, _ = document_records(url=f"http://www.example.gov.cn/{name}", body=body,
+                                   headers={"Content-Type": "text/html"}, fetched_at="2026-11-20T10:00:00Z")
+        response_member = data[:_member_end(data)]
+        sizes[name] = (len(response_member), len(gzip.decompress(response_member)))
+        writer.append(data)
+    writer.close()
+    packed, unpacked = sizes["page.html"]
+    assert packed < unpacked / 5  # deflated
+    packed, unpacked = sizes["report.pdf"]
+    assert unpacked < packed < unpacked + 200  # stored: the bytes as they are, plus gzip's framing
+    read = {doc.source_url.rsplit("/", 1)[1]: doc.body for doc in iter_documents(writer.files[0])}
+    assert read == {"page.html": html, "report.pdf": pdf}
+
+
+def _member_end(data: bytes) -> int:
+    """Where the first gzip member of ``data`` ends."""
+    import zlib
+
+    decompressor = zlib.decompressobj(zlib.MAX_WBITS + 16)
+    decompressor.decompress(data)
+    return len(data) - len(decompressor.unused_data)
