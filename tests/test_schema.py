@@ -40,3 +40,39 @@ def test_feed_checker_names_file_and_line(tmp_path, capsys):
     out = capsys.readouterr()
     assert "1 of 3 items valid" in out.out
     assert f"{feed}:2: year" in out.err and f"{feed}:3: not JSON" in out.err
+
+
+def test_the_fast_check_is_generated_once_kept_and_agrees_with_fastjsonschema(tmp_path, monkeypatch):
+    """The generated validator is cached (a crawl's start-up does not compile it again), a broken
+    cache file is replaced, and what it says is what fastjsonschema's own compile says."""
+    import fastjsonschema
+
+    from govcrawl.extract import schema
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    schema._fast_check.cache_clear()
+    try:
+        first = schema._fast_check()
+        [kept] = (tmp_path / "govcrawl").glob("schema-check-*.marshal")
+        schema._fast_check.cache_clear()
+        second = schema._fast_check()  # from the file
+        assert kept.stat().st_size > 10_000 and second is not first
+        kept.write_bytes(b"not marshal data")
+        schema._fast_check.cache_clear()
+        third = schema._fast_check()  # generated again, and the file rewritten
+        assert kept.read_bytes() != b"not marshal data"
+        reference = fastjsonschema.compile(dict(schema.load_schema(), **{"$schema": "http://json-schema.org/draft-07/schema#"}))
+        good = _item()
+        bad = json.loads(json.dumps(good))
+        bad["tables"]["applications"]["granted"]["natural_person"] = "0"
+        for check in (first, second, third):
+            assert check(good) == reference(good)
+            for validator in (check, reference):
+                try:
+                    validator(bad)
+                except fastjsonschema.JsonSchemaException as exc:
+                    assert "natural_person" in str(exc.name) or "natural_person" in str(exc)
+                else:
+                    raise AssertionError("an invalid item passed")
+    finally:
+        schema._fast_check.cache_clear()
