@@ -28,8 +28,11 @@ from govcrawl.extract.textfix import repair_text
 _SUFFIXES = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
+_WHITESPACE = re.compile(r"\s+")
+
+
 def _whitespace_collapsed(text: str | None) -> str:
-    return re.sub(r"\s+", "", text or "")
+    return _WHITESPACE.sub("", text or "")
 
 
 # ---------------------------------------------------------------- host scope
@@ -479,13 +482,16 @@ REPORT_TABLE_LABELS = ("予以公开", "自然人", "行政复议", "本年新�
 
 def has_report_tables(table_text: str) -> bool:
     """Does the text of a page's ``<table>``s look like a report's statistics?"""
-    flat = _whitespace_collapsed(table_text)
+    return _names_report_labels(_whitespace_collapsed(table_text))
+
+
+def _names_report_labels(flat: str) -> bool:
+    """Two of the report tables' labels in whitespace-free text."""
     return sum(label in flat for label in REPORT_TABLE_LABELS) >= 2
 
 
 _TABLE_BOUNDARY = re.compile(r"<table\b|</table\s*>", re.I)
 _ANY_TAG = re.compile(r"<[^>]*>")
-_WHITESPACE = re.compile(r"\s+")
 
 
 def html_has_report_tables(html: str) -> bool:
@@ -506,9 +512,9 @@ def html_has_report_tables(html: str) -> bool:
             continue
         if start is None:
             continue
-        flat += _WHITESPACE.sub("", _ANY_TAG.sub(" ", html[start:boundary.end()]))
+        flat += _whitespace_collapsed(_ANY_TAG.sub(" ", html[start:boundary.end()]))
         start = None
-        if sum(label in flat for label in REPORT_TABLE_LABELS) >= 2:
+        if _names_report_labels(flat):
             return True
     return False
 
