@@ -45,6 +45,7 @@ from concurrent.futures.process import BrokenProcessPool
 logger = logging.getLogger(__name__)
 
 DEFAULT_FUNCTION = "govcrawl.extract.report:extract_document"
+DEFAULT_NICE = 5  # nice steps below the crawler (GOVCRAWL_EXTRACT_NICE)
 
 
 def _worker_init(owner: int, nice: int = 0) -> None:
@@ -130,14 +131,15 @@ def crawler_pool(crawler) -> ExtractorPool:
                              timeout=settings.getfloat("GOVCRAWL_EXTRACT_TIMEOUT", 300),
                              max_tasks_per_child=settings.getint("GOVCRAWL_EXTRACT_MAX_TASKS", 1000),
                              max_pending=settings.getint("GOVCRAWL_EXTRACT_IN_FLIGHT", 0) or None,
-                             nice=settings.getint("GOVCRAWL_EXTRACT_NICE", 5), stats=crawler.stats)
+                             nice=settings.getint("GOVCRAWL_EXTRACT_NICE", DEFAULT_NICE), stats=crawler.stats)
         crawler._govcrawl_extractor_pool = pool
     return pool
 
 
 class ExtractorPool:
     def __init__(self, workers: int | None = None, *, timeout: float = 120.0, max_tasks_per_child: int = 200,
-                 max_pending: int | None = None, function: str = DEFAULT_FUNCTION, stats=None, nice: int = 5):
+                 max_pending: int | None = None, function: str = DEFAULT_FUNCTION, stats=None,
+                 nice: int = DEFAULT_NICE):
         self.workers = (os.cpu_count() or 1) if workers is None else max(0, workers)
         self.nice = max(0, nice)
         self.timeout = timeout
