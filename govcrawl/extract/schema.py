@@ -58,6 +58,7 @@ def _fast_check():
         code = marshal.loads(path.read_bytes())
     except (OSError, ValueError, EOFError, TypeError):
         code = compile(fastjsonschema.compile_to_code(schema), f"<{SCHEMA_FILE} check>", "exec")
+        temporary = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
@@ -65,7 +66,8 @@ def _fast_check():
                 out.write(marshal.dumps(code))
             os.replace(temporary, path)  # whole or not at all, whoever else writes it at the same time
         except OSError:
-            pass
+            if temporary is not None:  # a full disk must not leave half-written files behind
+                Path(temporary).unlink(missing_ok=True)
     namespace: dict = {}
     exec(code, namespace)  # noqa: S102 - code fastjsonschema generated from our own schema
     entry = next(name for name in code.co_names if name.startswith("validate"))
