@@ -183,15 +183,25 @@ def _docx_grid(tbl) -> list[list[str | None]]:
             row = []
             grid.append(row)
         elif tag == _GRID_SPAN:
-            try:
-                span = max(1, int(part.get(_VAL, "1")))
-            except ValueError:
-                span = 1
+            span = _span(part)
         else:  # vMerge
-            continued = part.get(_VAL, "continue") == "continue"
+            continued = _continues(part)
     if texts is not None:
         end_cell()
     return grid
+
+
+def _span(grid_span) -> int:
+    """The columns a ``w:gridSpan`` covers (1 when its value is not a number)."""
+    try:
+        return max(1, int(grid_span.get(_VAL, "1")))
+    except ValueError:
+        return 1
+
+
+def _continues(v_merge) -> bool:
+    """A ``w:vMerge`` that continues the cell above (no value means continue)."""
+    return v_merge.get(_VAL, "continue") == "continue"
 
 
 def _docx_grid_any(tbl) -> list[list[str | None]]:
@@ -204,27 +214,14 @@ def _docx_grid_any(tbl) -> list[list[str | None]]:
     for tr in tbl.iter(_TR):
         row: list[str | None] = []
         for tc in tr.iterchildren(_TC):
-            span = 1
-            continued = False
-            for props in tc.iterchildren(_TCPR):  # the first <w:tcPr>, its first gridSpan and vMerge
-                for gs in props.iterchildren(_GRID_SPAN):
-                    try:
-                        span = max(1, int(gs.get(_VAL, "1")))
-                    except ValueError:
-                        span = 1
-                    break
-                for vm in props.iterchildren(_V_MERGE):
-                    continued = vm.get(_VAL, "continue") == "continue"
-                    break
-                break
-            if continued:
+            props = tc.find(_TCPR)
+            grid_span = props.find(_GRID_SPAN) if props is not None else None
+            v_merge = props.find(_V_MERGE) if props is not None else None
+            span = _span(grid_span) if grid_span is not None else 1
+            if v_merge is not None and _continues(v_merge):
                 row.append(None)
             else:
-                paragraphs = list(tc.iter(_P))
-                if len(paragraphs) == 1:
-                    row.append("".join(paragraphs[0].itertext(_T, with_tail=False)))
-                else:
-                    row.append("".join(["".join(p.itertext(_T, with_tail=False)) for p in paragraphs]))
+                row.append("".join(["".join(p.itertext(_T, with_tail=False)) for p in tc.iter(_P)]))
             if span > 1:
                 row.extend([None] * (span - 1))
         grid.append(row)
