@@ -193,8 +193,7 @@ class _Stream:
         out: list[Value] = []
         tokens = self.tokens
         for j in range(i + 1, stop):
-            token = tokens[j]
-            if token == ROW_END or (v := parse_value(token)) is None:
+            if (v := _value(tokens[j])) is None:
                 break
             out.append(v)
         return out
@@ -437,12 +436,11 @@ def _read_review(stream: _Stream, zone, warnings: list[str]) -> dict:
     last_label = start
     tokens = stream.tokens
     for i in range(start, stop):
-        token = tokens[i]
-        if token == ROW_END or (value := parse_value(token)) is None:
+        if (value := _value(tokens[i])) is None:
             if current:
                 runs.append((labels, current))
                 current, labels = [], []
-            if token != ROW_END:
+            if tokens[i] != ROW_END:
                 last_label = i
                 labels.append(i)
             continue
