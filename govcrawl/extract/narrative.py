@@ -22,9 +22,11 @@ NEW_REQUESTS, HANDLED, CARRIED_FORWARD, REVIEWS, LAWSUITS = (
     "new_requests", "total_handled", "carried_forward", "review", "litigation")
 
 _CLAUSE_END = re.compile(r"[，,：:（(）)]")
+_UNITS = "件条起宗例"  # what a figure in prose is counted in
+_NEGATIONS = "未没无"  # what every plain-zero phrase below starts its negation with
 # A number not inside another; the look-behinds follow its first digit so that the
 # regex engine jumps from digit to digit instead of trying every position.
-_FIGURE = re.compile(r"(\d(?<![\d.]\d)(?<!\d,\d)(?:\d{0,2}(?:,\d{3})+|\d{0,6}))(?:件|条|起|宗|例)")
+_FIGURE = re.compile(rf"(\d(?<![\d.]\d)(?<!\d,\d)(?:\d{{0,2}}(?:,\d{{3}})+|\d{{0,6}}))[{_UNITS}]")
 # A year the sentence is about; a date ("2024年1月20日") only says when something happened.
 _YEAR = re.compile(r"((?:19|20)\d{2})年(?!\d{1,2}月)")
 
@@ -45,9 +47,9 @@ _NONE = r"(?:(?:未|没有)(?:发生|产生|引发|引起|出现|收到|接到|�
 _NO_REVIEWS = re.compile(rf"{_NONE}行政复议")
 _NO_LAWSUITS = re.compile(rf"{_NONE}(?:行政复议[和与及、或])?行政诉讼")
 # A character each of the three holds: a clause without one states no zero.
-_NEGATION = re.compile(r"[未没无]")
+_NEGATION = re.compile(f"[{_NEGATIONS}]")
 # A character a sentence that states a figure holds (a unit, or a negation for a zero).
-_MAY_STATE = re.compile(r"[件条起宗例未没无]")
+_MAY_STATE = re.compile(f"[{_UNITS}{_NEGATIONS}]")
 
 
 @dataclass(frozen=True)
