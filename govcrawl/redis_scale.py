@@ -51,7 +51,7 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
-from govcrawl.scale_addon import KEY_PREFIX, RedisScaleAddon, redis_url_from  # noqa: F401 (RedisScaleAddon: its old home)
+from govcrawl.scale_addon import KEY_PREFIX
 
 logger = logging.getLogger(__name__)
 
