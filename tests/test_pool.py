@@ -3,6 +3,8 @@
 import asyncio
 import random
 
+import psutil
+
 from govcrawl.demo import render
 from govcrawl.extract import extract_document
 from govcrawl.extract.pool import ExtractorPool
@@ -119,8 +121,8 @@ def test_workers_exit_when_the_crawler_is_killed(tmp_path):
     try:
         workers = [int(pid) for pid in process.stdout.readline().split()]
         assert len(workers) == 2 and process.pid not in workers
-        fork_server = {int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1]) for pid in workers}
-        assert all(os.path.exists(f"/proc/{pid}") for pid in workers)
+        fork_server = {psutil.Process(pid).ppid() for pid in workers}
+        assert all(_running(pid) for pid in workers)
         process.send_signal(signal.SIGKILL)
         process.wait(10)
         deadline = time.monotonic() + 10
@@ -135,9 +137,8 @@ def test_workers_exit_when_the_crawler_is_killed(tmp_path):
 
 def _running(pid: int) -> bool:
     try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
-    except FileNotFoundError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE  # a zombie has ended
+    except psutil.NoSuchProcess:
         return False
 
 
