@@ -125,7 +125,7 @@ def test_the_pipeline_builds_records_in_the_extraction_workers_and_they_read_bac
         assert doc.body == item["body"] and doc.source_url == item["source_url"]
         assert doc.header("Content-Disposition") == b'attachment; filename="' + GBK_NAME + b'"'
         assert doc.document_fields()["portal"] == "示例市" and doc.document_fields()["url"] == item["url"]
-    assert pool._executor is None  # closed with the pipeline
+    assert not pool.running  # closed with the pipeline
 
 
 def test_files_rotate_by_size_and_every_record_stays_findable(tmp_path):

@@ -74,27 +74,40 @@ def test_workers_are_recycled_after_max_tasks():
     assert len(set(pids)) == 3  # 2 + 2 + 1 documents
 
 
-def test_other_work_runs_in_a_worker_and_survives_a_crash_of_another_document():
-    """``pool.run`` (the archive's record building) goes to a worker; when another document kills the
-    workers under it, it is done in the calling process instead of being lost."""
+def test_a_crash_costs_only_the_work_of_its_own_worker():
+    """A document that kills its worker leaves the other worker's task alone, and the tasks queued behind
+    it on the dead worker go to a new one."""
     import os
 
-    pool = ExtractorPool(2, function="pool_faults:crashes_or_hangs")
+    pool = ExtractorPool(2, max_pending=6, function="pool_faults:crashes_or_hangs")
 
     async def batch():
         await asyncio.gather(*(pool.run("pool_faults:slow_pid", delay=0.2) for _ in range(2)))  # workers up
         slow = asyncio.ensure_future(pool.run("pool_faults:slow_pid", delay=2.0))
         await asyncio.sleep(0.5)  # the slow task is in a worker when the crash comes
-        crashed = await pool.extract(b"CRASH", "http://x.gov.cn/c.html")
-        return await slow, crashed, await pool.run("pool_faults:slow_pid", delay=0)
+        crashed, *queued = await asyncio.gather(pool.extract(b"CRASH", "http://x.gov.cn/c.html"),
+                                                *(pool.run("pool_faults:slow_pid", delay=0) for _ in range(2)))
+        return await slow, crashed, queued
 
     try:
-        during, crashed, after = run(batch())
+        during, crashed, queued = run(batch())
     finally:
         pool.close()
     assert "worker process died" in crashed["warnings"][0]
-    assert during == os.getpid()  # its worker was killed with the others: done here
-    assert after != os.getpid()   # the next one goes to the new workers
+    assert during != os.getpid()  # finished in its worker, which the crash did not touch
+    assert all(pid != os.getpid() for pid in queued)  # done by workers, not by the crawler
+
+
+def test_other_work_whose_worker_dies_is_done_here():
+    """``pool.run`` (the archive's record building) is never lost: if its worker dies, it runs in the caller."""
+    import os
+
+    pool = ExtractorPool(1)
+    try:
+        assert run(pool.run("pool_faults:crash_unless_in", pid=os.getpid())) == os.getpid()
+        assert run(pool.run("pool_faults:slow_pid", delay=0)) != os.getpid()  # a new worker took over
+    finally:
+        pool.close()
 
 
 def test_workers_exit_when_the_crawler_is_killed(tmp_path):

@@ -38,13 +38,29 @@ def archive_dir(settings: Any) -> Path:
     return Path(settings.get("GOVCRAWL_OUTPUT_DIR") or "output") / "archive"
 
 
+_EXTRACT = "govcrawl.pipelines.extract.ExtractPipeline"
+
+
+def extraction_follows(settings: Any) -> bool:
+    """Whether ``ExtractPipeline`` runs after this pipeline in the crawl's ``ITEM_PIPELINES``."""
+    from scrapy.utils.conf import build_component_list
+
+    order = [path if isinstance(path, str) else f"{path.__module__}.{path.__qualname__}"
+             for path in build_component_list(settings.getwithbase("ITEM_PIPELINES"))]
+    mine = f"{__name__}.{ArchivePipeline.__qualname__}"
+    return _EXTRACT in order and mine in order and order.index(mine) < order.index(_EXTRACT)
+
+
 class ArchivePipeline:
-    def __init__(self, writer: ArchiveWriter, stats: Any = None, pool: Any = None):
+    def __init__(self, writer: ArchiveWriter, stats: Any = None, pool: Any = None, read_ahead: bool = False):
         self.writer = writer
         self.stats = stats
         # Records are built (WARC headers, digests, gzip) in the extraction workers when there
         # are any, and only appended here: about a second of the crawler's CPU per 1000 documents.
         self.pool = pool
+        # ... and when the extraction pipeline follows, in the same task as the document's reading
+        # (``ExtractorPool.extract_also``): one hand-off per document, the body sent once.
+        self.read_ahead = read_ahead and pool is not None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ArchivePipeline:
@@ -59,7 +75,7 @@ class ArchivePipeline:
                                request_headers=request_headers)
         from govcrawl.extract.pool import crawler_pool
 
-        pipeline = cls(writer, crawler.stats, pool=crawler_pool(crawler))
+        pipeline = cls(writer, crawler.stats, pool=crawler_pool(crawler), read_ahead=extraction_follows(settings))
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
@@ -67,14 +83,21 @@ class ArchivePipeline:
         if not isinstance(item, DocumentItem):
             return item
         body = item.get("body") or b""
-        record = {"url": item.get("source_url") or item["url"], "body": body, "status": item.get("status") or 200,
+        record = {"url": item.get("source_url") or item["url"], "status": item.get("status") or 200,
                   "headers": header_pairs(item.get("headers")), "fetched_at": item.get("fetched_at"),
                   "referer": item.get("referer"), "facts": archive_facts(item),
                   "request_headers": self.writer.request_headers}
-        if self.pool is not None:
-            data, record_id = await self.pool.run("govcrawl.archive:document_records", **record)
+        if self.read_ahead:
+            from govcrawl.pipelines.extract import extraction_args, read_ahead
+
+            args, kwargs = extraction_args(item)
+            report, (data, record_id) = await self.pool.extract_also(
+                *args, also=("govcrawl.archive:document_records", record), **kwargs)
+            read_ahead(item, report)
+        elif self.pool is not None:
+            data, record_id = await self.pool.run("govcrawl.archive:document_records", body=body, **record)
         else:
-            data, record_id = document_records(**record)
+            data, record_id = document_records(body=body, **record)
         # appended here, in the crawler's thread, in the order the records are done
         item["archive"] = ArchiveRef(self.writer.append(data), record_id).as_dict()
         if self.stats is not None:

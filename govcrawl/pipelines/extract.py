@@ -27,6 +27,18 @@ def _pictures(item: DocumentItem) -> dict:
     return {"images": list(item["images"])} if item.get("images") else {}
 
 
+def extraction_args(item: DocumentItem) -> tuple[tuple, dict]:
+    """The extractor's arguments for ``item``: ``(body, source URL, headers)`` and its keywords."""
+    return ((item.get("body") or b"", item.get("source_url") or item["url"], item.get("headers")),
+            {"portal": item.get("portal"), **_pictures(item)})
+
+
+def read_ahead(item: DocumentItem, report) -> None:
+    """Leave ``report`` (an item, or the exception the extractor raised) for ``ExtractPipeline`` on ``item``:
+    a pipeline before it (the archive's) had the document read in the same worker task as its own work."""
+    item._report_read_ahead = report
+
+
 class ExtractPipeline:
     def __init__(self, stats=None, extract_document: Callable | None = None, is_report: Callable | None = None,
                  pool=None):
@@ -52,6 +64,10 @@ class ExtractPipeline:
 
         return cls(crawler.stats, pool=crawler_pool(crawler))
 
+    def open_spider(self) -> None:
+        if self.pool is not None:
+            self.pool.start()  # the workers get ready while the first pages are fetched
+
     def close_spider(self) -> None:
         if self.pool is not None:
             self.pool.close()
@@ -63,13 +79,18 @@ class ExtractPipeline:
     async def process_item(self, item):
         if not isinstance(item, DocumentItem):
             return item
-        source_url = item.get("source_url") or item["url"]
-        body, headers, portal = item.get("body") or b"", item.get("headers"), item.get("portal")
-        if self.pool is None:
-            report = self.extract_document(body, source_url, headers, portal=portal, **_pictures(item))
-        else:
-            report = await self.pool.extract(body, source_url, headers, portal=portal, **_pictures(item))
-        return self._report_item(item, report, source_url)
+        args, kwargs = extraction_args(item)
+        report = getattr(item, "_report_read_ahead", None)
+        if report is not None:
+            del item._report_read_ahead
+        if isinstance(report, Exception):
+            raise report
+        if report is None:
+            if self.pool is None:
+                report = self.extract_document(*args, **kwargs)
+            else:
+                report = await self.pool.extract(*args, **kwargs)
+        return self._report_item(item, report, args[1])
 
     def process_document(self, item):
         """``process_item`` in the calling thread, for code outside a crawl (re-extraction)."""
