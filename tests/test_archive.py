@@ -303,3 +303,71 @@ def _member_end(data: bytes) -> int:
     decompressor = zlib.decompressobj(zlib.MAX_WBITS + 16)
     decompressor.decompress(data)
     return len(data) - len(decompressor.unused_data)
+
+
+def _report_documents():
+    from scrapy.http import Headers
+
+    from govcrawl.demo import render
+    from govcrawl.items import DocumentItem
+
+    page = render.render_report_html(render.random_tables(random.Random(9), "2021"), fmt="2021",
+                                     title="示例市2023年政府信息公开工作年度报告").encode()
+    bodies = [page, b"CRASH", page]
+    return [DocumentItem(url=f"http://www.example.gov.cn/t{i}.html", portal="示例市", kind="page",
+                         title_hint="示例市2023年政府信息公开工作年度报告",
+                         referer="http://www.example.gov.cn/ndbg/", body=body,
+                         headers=Headers({"Content-Type": "text/html; charset=utf-8"}), status=200,
+                         fetched_at="2026-11-20T10:00:00Z")
+            for i, body in enumerate(bodies)]
+
+
+def test_records_built_with_the_reading_match_the_two_step_path_and_survive_a_crash(tmp_path):
+    """With the extraction pipeline after it, ArchivePipeline has a document's record built and the document
+    read in one worker task.  The records and items are those of the two-step path; a document that kills
+    its worker still gets its record (built here), and its item says the worker died."""
+    import asyncio
+
+    from govcrawl.extract.pool import ExtractorPool
+    from govcrawl.pipelines.archive import ArchivePipeline
+    from govcrawl.pipelines.extract import ExtractPipeline
+
+    def crawl(directory, read_ahead):
+        writer = ArchiveWriter(directory, request_headers=[("User-Agent", "govcrawl-test")])
+        pool = ExtractorPool(2, function="pool_faults:crashes_or_hangs")
+        archive = ArchivePipeline(writer, pool=pool, read_ahead=read_ahead)
+        extract = ExtractPipeline(pool=pool)
+
+        async def one(item):
+            return await extract.process_item(await archive.process_item(item))
+
+        async def run():
+            return await asyncio.gather(*(one(item) for item in _report_documents()))
+
+        try:
+            items = asyncio.run(run())
+        finally:
+            archive.spider_closed()
+        [path] = writer.files
+        return items, {d.source_url: d.body for d in iter_documents(path)}
+
+    ahead, ahead_docs = crawl(tmp_path / "ahead", True)
+    apart, apart_docs = crawl(tmp_path / "apart", False)
+    assert ahead_docs == apart_docs and len(ahead_docs) == 3 and ahead_docs["http://www.example.gov.cn/t1.html"] == b"CRASH"
+    strip = lambda item: {k: v for k, v in dict(item).items() if k != "provenance"}  # noqa: E731 - archive ids differ
+    assert [strip(i) for i in ahead] == [strip(i) for i in apart]
+    assert ahead[0]["tables"] and ahead[2]["tables"]
+    assert "worker process died" in ahead[1]["warnings"][0]
+
+
+def test_the_archive_reads_ahead_only_when_extraction_follows_it():
+    from scrapy.settings import Settings
+
+    from govcrawl import settings as project
+    from govcrawl.pipelines.archive import extraction_follows
+
+    assert extraction_follows(Settings({"ITEM_PIPELINES": project.ITEM_PIPELINES}))
+    later = dict(project.ITEM_PIPELINES, **{"govcrawl.pipelines.archive.ArchivePipeline": 150})
+    assert not extraction_follows(Settings({"ITEM_PIPELINES": later}))
+    without = {k: v for k, v in project.ITEM_PIPELINES.items() if not k.endswith("ExtractPipeline")}
+    assert not extraction_follows(Settings({"ITEM_PIPELINES": without}))

@@ -60,6 +60,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_FUNCTION = "govcrawl.extract.report:extract_document"
 DEFAULT_NICE = 5  # nice steps below the crawler (GOVCRAWL_EXTRACT_NICE)
+# Loaded once in the fork server, so no worker (nor its replacements) imports them again: the
+# reader, the archive's record builder (warcio) and the Chinese codecs that decoding tries.
+_PRELOAD = ["govcrawl.extract.report", "govcrawl.archive", "encodings.gb18030", "encodings.gbk", "encodings.big5"]
 _HEADER = struct.Struct("!Q")  # every message: its length, then a pickle
 _CHUNK = 1 << 20
 
@@ -280,7 +283,7 @@ class ExtractorPool:
         # forkserver: workers start from a clean, small server process, not a copy of the crawler
         # (whose reactor, sockets and browser must not be forked).
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["govcrawl.extract.report"])
+        context.set_forkserver_preload(_PRELOAD)
         mine, theirs = socket.socketpair()
         with theirs:
             process = context.Process(target=_worker_main, args=(theirs, os.getpid(), self.nice),
