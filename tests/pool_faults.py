@@ -34,3 +34,10 @@ def crash_unless_in(pid):
     if os.getpid() != pid:
         os._exit(3)
     return os.getpid()
+
+
+def tables_built():
+    """Which of the readers' one-time tables the running process has (``govcrawl.extract.warm``)."""
+    from govcrawl.extract import decode, textfix
+
+    return [f.cache_info().currsize for f in (decode._common_hanzi_run, textfix._may_change, textfix._converter)]

@@ -165,3 +165,12 @@ def test_workers_run_below_the_crawlers_priority():
             assert run(pool.run("pool_faults:niceness")) == expected
         finally:
             pool.close()
+
+
+def test_workers_start_with_the_readers_tables_built():
+    """The fork server builds them once (``govcrawl.extract.warm``): no worker spends its first document on them."""
+    pool = ExtractorPool(1)
+    try:
+        assert run(pool.run("pool_faults:tables_built")) == [1, 1, 1]
+    finally:
+        pool.close()

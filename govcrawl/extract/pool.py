@@ -61,8 +61,10 @@ logger = logging.getLogger(__name__)
 DEFAULT_FUNCTION = "govcrawl.extract.report:extract_document"
 DEFAULT_NICE = 5  # nice steps below the crawler (GOVCRAWL_EXTRACT_NICE)
 # Loaded once in the fork server, so no worker (nor its replacements) imports them again: the
-# reader, the archive's record builder (warcio) and the Chinese codecs that decoding tries.
-_PRELOAD = ["govcrawl.extract.report", "govcrawl.archive", "encodings.gb18030", "encodings.gbk", "encodings.big5"]
+# reader with its one-time tables built (``warm``), the archive's record builder (warcio) and the
+# Chinese codecs that decoding tries.
+_PRELOAD = ["govcrawl.extract.report", "govcrawl.extract.warm", "govcrawl.archive",
+            "encodings.gb18030", "encodings.gbk", "encodings.big5"]
 _HEADER = struct.Struct("!Q")  # every message: its length, then a pickle
 _CHUNK = 1 << 20
 
