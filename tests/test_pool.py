@@ -174,3 +174,18 @@ def test_workers_start_with_the_readers_tables_built():
         assert run(pool.run("pool_faults:tables_built")) == [1, 1, 1]
     finally:
         pool.close()
+
+
+def test_workers_are_recycled_while_documents_wait():
+    """A worker retires with documents waiting for a place: a new one takes them, none is lost."""
+    pool = ExtractorPool(2, max_tasks_per_child=3, function="pool_faults:worker_pid")
+
+    async def many():
+        return await asyncio.gather(*(pool.extract(b"", f"http://x/{n}") for n in range(20)))
+
+    try:
+        items = run(many())
+    finally:
+        pool.close()
+    assert [item["url"] for item in items] == [f"http://x/{n}" for n in range(20)]
+    assert len({item["pid"] for item in items}) >= 20 // 3

@@ -502,11 +502,14 @@ class ExtractorPool:
             if len(inbox) - offset - _HEADER.size < size:
                 break
             start = offset + _HEADER.size
-            task_id, ok, value = pickle.loads(inbox[start:start + size])
             offset = start + size
-            task = worker.tasks.popleft()
-            assert task.id == task_id, (task.id, task_id)
+            task = worker.tasks.popleft()  # a worker answers in order
             worker.head_since = time.monotonic()
+            try:
+                task_id, ok, value = pickle.loads(inbox[start:offset])
+            except Exception as exc:  # noqa: BLE001 - e.g. an exception class this process cannot import
+                task_id, ok, value = task.id, False, RuntimeError(f"{task.label}: unreadable result ({exc!r})")
+            assert task.id == task_id, (task.id, task_id)
             if not task.future.done():
                 if ok:
                     task.future.set_result(value)
@@ -516,9 +519,10 @@ class ExtractorPool:
         if offset:
             del inbox[:offset]
         if done:
+            loop = worker.loop
             if worker.retiring and not worker.tasks:
                 self._retire(worker)
-            self._pump(worker.loop)
+            self._pump(loop)
 
     def _retire(self, worker: _Worker) -> None:
         """A worker that did its share: its socket is closed (it exits), a new one is started on demand."""
