@@ -498,25 +498,52 @@ def html_has_report_tables(html: str) -> bool:
     """:func:`has_report_tables` of the text inside an HTML page's ``<table>``s, read without a DOM.
 
     Each ``<table`` up to the first ``</table>`` after it (nested tables are inside their outer
-    one), tags as spaces; tables are read in order and the answer is given as soon as it is
-    yes: on a report page the first table or two carry the labels, and the rest of the page is
-    not looked at.  Runs on every report page in the crawler's own thread, so it is kept cheap:
-    the boundaries are found by one scan for the two tags, not by a lazy ``.*?`` walk.
+    one), tags as spaces.  Runs on every report page in the crawler's own thread, so it is kept
+    cheap: the boundaries are found by one scan for the two tags, not by a lazy ``.*?`` walk,
+    and tables are read in order with the answer given as soon as it is yes — on a report page
+    the first table or two carry the labels, and the rest of the page is not looked at.  Most
+    labels stand in the HTML as they are (:func:`_written_out`), which answers without
+    flattening; the flattened text, where a label may be split by tags or spaces, is read only
+    when that did not.
     """
+    tables: list[tuple[int, int]] = []
+    written: set[str] = set()
+    for start, end in _table_spans(html):
+        tables.append((start, end))
+        written.update(label for label in REPORT_TABLE_LABELS if _written_out(html, label, start, end))
+        if len(written) >= 2:
+            return True
     flat = ""
+    for start, end in tables:
+        flat += _whitespace_collapsed(_ANY_TAG.sub(" ", html[start:end]))
+        if _names_report_labels(flat):
+            return True
+    return False
+
+
+def _table_spans(html: str):
+    """``(start, end)`` of each ``<table`` up to the first ``</table>`` after it, in page order."""
     start = None
     for boundary in _TABLE_BOUNDARY.finditer(html):
         if boundary.group()[1] != "/":
             if start is None:
                 start = boundary.start()
-            continue
-        if start is None:
-            continue
-        flat += _whitespace_collapsed(_ANY_TAG.sub(" ", html[start:boundary.end()]))
-        start = None
-        if _names_report_labels(flat):
-            return True
-    return False
+        elif start is not None:
+            yield start, boundary.end()
+            start = None
+
+
+def _written_out(html: str, label: str, start: int, end: int) -> bool:
+    """``label`` stands as it is in the text of the table ``html[start:end]``, outside every tag.
+
+    Then it is in the table's flattened text too.  In a table (which ends
+    with ``>``) a position is inside a tag exactly when the last ``<``
+    before it comes after the last ``>``.
+    """
+    at = html.find(label, start, end)
+    while at != -1 and html.rfind("<", start, at) > html.rfind(">", start, at):
+        at = html.find(label, at + 1, end)
+    return at != -1
 
 
 def is_document_body(body: bytes) -> bool:
