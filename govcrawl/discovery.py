@@ -87,7 +87,7 @@ def clean_text(text: str | None) -> str:
     """
     if not text:
         return ""
-    return re.sub(r"\s+", " ", _repaired(text)).strip()
+    return _WHITESPACE.sub(" ", _repaired(text)).strip()
 
 
 @lru_cache(maxsize=65536)
@@ -404,11 +404,13 @@ def looks_like_challenge(body: bytes, status: int = 200) -> bool:
     ``document.location`` / ``window.location``), or a 412 answered with JS.
     """
     # Called on every response: work on the bytes (a marker's UTF-8 bytes are in the body exactly
-    # when the decoded text holds it), and decode only the tiny pages the script test reads.
+    # when the decoded text holds it), and lower-case and decode only the pages the script tests read.
     if len(body) > 32768 and status not in (412, 521):
         return False
     if len(body) <= 32768 and any(marker in body for marker in _CHALLENGE_MARKER_BYTES):
         return True
+    if len(body) >= _SMALL_BODY and status not in (412, 521):
+        return False  # an ordinary page of ordinary size: no script test applies
     lowered = body[:65536].lower()
     has_script = b"<script" in lowered
     if status in (412, 521) and has_script:
