@@ -20,12 +20,7 @@ import re
 from functools import lru_cache
 from urllib.parse import unquote, urljoin, urlsplit
 
-import tldextract
-
 from govcrawl.extract.textfix import repair_text
-
-# Offline public-suffix data only: the crawler must never fetch the PSL itself.
-_SUFFIXES = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
 _WHITESPACE = re.compile(r"\s+")
@@ -47,10 +42,20 @@ def registered_domain(host: str) -> str:
     domain.
     """
     host = host.lower().rstrip(".")
-    parts = _SUFFIXES(host)
+    parts = _suffixes()(host)
     if not parts.suffix or not parts.domain:
         return host
     return f"{parts.domain}.{parts.suffix}"
+
+
+@lru_cache(maxsize=1)
+def _suffixes():
+    # Imported on first use (a tenth of a second, with requests and urllib3): the extractor's workers
+    # import this module for the title rules alone.
+    import tldextract
+
+    # Offline public-suffix data only: the crawler must never fetch the PSL itself.
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
 def url_host(url: str) -> str:
