@@ -517,9 +517,11 @@ def html_has_report_tables(html: str) -> bool:
     written: set[str] = set()
     for start, end in _table_spans(html):
         tables.append((start, end))
-        written.update(label for label in REPORT_TABLE_LABELS if _written_out(html, label, start, end))
-        if len(written) >= 2:
-            return True
+        for label in REPORT_TABLE_LABELS:
+            if label not in written and _written_out(html, label, start, end):
+                written.add(label)
+                if len(written) >= 2:
+                    return True
     flat = ""
     for start, end in tables:
         flat += _whitespace_collapsed(_ANY_TAG.sub(" ", html[start:end]))
