@@ -20,12 +20,7 @@ import re
 from functools import lru_cache
 from urllib.parse import unquote, urljoin, urlsplit
 
-import tldextract
-
 from govcrawl.extract.textfix import repair_text
-
-# Offline public-suffix data only: the crawler must never fetch the PSL itself.
-_SUFFIXES = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
 _WHITESPACE = re.compile(r"\s+")
@@ -47,10 +42,20 @@ def registered_domain(host: str) -> str:
     domain.
     """
     host = host.lower().rstrip(".")
-    parts = _SUFFIXES(host)
+    parts = _suffixes()(host)
     if not parts.suffix or not parts.domain:
         return host
     return f"{parts.domain}.{parts.suffix}"
+
+
+@lru_cache(maxsize=1)
+def _suffixes():
+    # Imported on first use (a tenth of a second, with requests and urllib3): the extractor's workers
+    # import this module for the title rules alone.
+    import tldextract
+
+    # Offline public-suffix data only: the crawler must never fetch the PSL itself.
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
 def url_host(url: str) -> str:
@@ -87,7 +92,7 @@ def clean_text(text: str | None) -> str:
     """
     if not text:
         return ""
-    return re.sub(r"\s+", " ", _repaired(text)).strip()
+    return _WHITESPACE.sub(" ", _repaired(text)).strip()
 
 
 @lru_cache(maxsize=65536)
@@ -404,11 +409,13 @@ def looks_like_challenge(body: bytes, status: int = 200) -> bool:
     ``document.location`` / ``window.location``), or a 412 answered with JS.
     """
     # Called on every response: work on the bytes (a marker's UTF-8 bytes are in the body exactly
-    # when the decoded text holds it), and decode only the tiny pages the script test reads.
+    # when the decoded text holds it), and lower-case and decode only the pages the script tests read.
     if len(body) > 32768 and status not in (412, 521):
         return False
     if len(body) <= 32768 and any(marker in body for marker in _CHALLENGE_MARKER_BYTES):
         return True
+    if len(body) >= _SMALL_BODY and status not in (412, 521):
+        return False  # an ordinary page of ordinary size: no script test applies
     lowered = body[:65536].lower()
     has_script = b"<script" in lowered
     if status in (412, 521) and has_script:
@@ -498,25 +505,54 @@ def html_has_report_tables(html: str) -> bool:
     """:func:`has_report_tables` of the text inside an HTML page's ``<table>``s, read without a DOM.
 
     Each ``<table`` up to the first ``</table>`` after it (nested tables are inside their outer
-    one), tags as spaces; tables are read in order and the answer is given as soon as it is
-    yes: on a report page the first table or two carry the labels, and the rest of the page is
-    not looked at.  Runs on every report page in the crawler's own thread, so it is kept cheap:
-    the boundaries are found by one scan for the two tags, not by a lazy ``.*?`` walk.
+    one), tags as spaces.  Runs on every report page in the crawler's own thread, so it is kept
+    cheap: the boundaries are found by one scan for the two tags, not by a lazy ``.*?`` walk,
+    and tables are read in order with the answer given as soon as it is yes — on a report page
+    the first table or two carry the labels, and the rest of the page is not looked at.  Most
+    labels stand in the HTML as they are (:func:`_written_out`), which answers without
+    flattening; the flattened text, where a label may be split by tags or spaces, is read only
+    when that did not.
     """
+    tables: list[tuple[int, int]] = []
+    written: set[str] = set()
+    for start, end in _table_spans(html):
+        tables.append((start, end))
+        for label in REPORT_TABLE_LABELS:
+            if label not in written and _written_out(html, label, start, end):
+                written.add(label)
+                if len(written) >= 2:
+                    return True
     flat = ""
+    for start, end in tables:
+        flat += _whitespace_collapsed(_ANY_TAG.sub(" ", html[start:end]))
+        if _names_report_labels(flat):
+            return True
+    return False
+
+
+def _table_spans(html: str):
+    """``(start, end)`` of each ``<table`` up to the first ``</table>`` after it, in page order."""
     start = None
     for boundary in _TABLE_BOUNDARY.finditer(html):
         if boundary.group()[1] != "/":
             if start is None:
                 start = boundary.start()
-            continue
-        if start is None:
-            continue
-        flat += _whitespace_collapsed(_ANY_TAG.sub(" ", html[start:boundary.end()]))
-        start = None
-        if _names_report_labels(flat):
-            return True
-    return False
+        elif start is not None:
+            yield start, boundary.end()
+            start = None
+
+
+def _written_out(html: str, label: str, start: int, end: int) -> bool:
+    """``label`` stands as it is in the text of the table ``html[start:end]``, outside every tag.
+
+    Then it is in the table's flattened text too.  In a table (which ends
+    with ``>``) a position is inside a tag exactly when the last ``<``
+    before it comes after the last ``>``.
+    """
+    at = html.find(label, start, end)
+    while at != -1 and html.rfind("<", start, at) > html.rfind(">", start, at):
+        at = html.find(label, at + 1, end)
+    return at != -1
 
 
 def is_document_body(body: bytes) -> bool:

@@ -32,7 +32,7 @@ def list_links(response: Response) -> list[Link]:
 
 def pager(script_text: str) -> tuple[int, str, str] | None:
     """``(page_count, name, ext)`` from the first usable createPageHTML call."""
-    variables = {name: int(value) for name, value in _VAR.findall(script_text)}
+    variables = None  # read only for a call that passes one: most pass literals, and the scan is slow
     for call in _CALL.finditer(script_text):
         args = [a.strip() for a in call.group(1).split(",")]
         values: list[int | str | None] = []
@@ -43,6 +43,8 @@ def pager(script_text: str) -> tuple[int, str, str] | None:
             elif arg.isdigit():
                 values.append(int(arg))
             else:
+                if variables is None:
+                    variables = {name: int(value) for name, value in _VAR.findall(script_text)}
                 values.append(variables.get(arg))
         # find "count, current, 'name', 'ext'" anywhere in the argument list
         for i in range(len(values) - 3):

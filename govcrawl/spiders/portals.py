@@ -64,8 +64,6 @@ from govcrawl.discovery import (
     url_shape,
 )
 from govcrawl import browser as browser_scope
-from govcrawl import tls
-from govcrawl.extract.ocr import enabled as ocr_enabled
 from govcrawl.items import DocumentItem, utc_timestamp
 from govcrawl.portal_list import (
     Portal,
@@ -612,6 +610,8 @@ class PortalsSpider(scrapy.Spider):
 
     def _report_with_images(self, response: TextResponse):
         """A report page (by its title) whose tables are pictures: fetch them one by one, then the item."""
+        from govcrawl.extract.ocr import enabled as ocr_enabled  # the OCR engine's module: loaded when a page needs it
+
         document = self._document(response, kind="report")
         urls = []
         if ocr_enabled() and is_report_title(
@@ -717,6 +717,8 @@ class PortalsSpider(scrapy.Spider):
             reason = "blocked: anti-bot challenge"
         elif re.search(r"SSL|TLS|certificate|handshake", f"{failure.type.__name__} {failure.value}", re.I):
             reason = "TLS"
+            from govcrawl import tls  # Scrapy's TLS stack, imported when a handshake fails, not with the spider
+
             if tls.mark_legacy(urlsplit(request.url).hostname or ""):
                 # a legacy server (TLS 1.0, old ciphers): once more, with a permissive context for this host
                 self.crawler.stats.inc_value("govcrawl/tls/legacy_retries")
