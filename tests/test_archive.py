@@ -371,3 +371,81 @@ def test_the_archive_reads_ahead_only_when_extraction_follows_it():
     assert not extraction_follows(Settings({"ITEM_PIPELINES": later}))
     without = {k: v for k, v in project.ITEM_PIPELINES.items() if not k.endswith("ExtractPipeline")}
     assert not extraction_follows(Settings({"ITEM_PIPELINES": without}))
+
+
+def _warcio_records(*, url, body, status=200, headers=None, fetched_at=None, referer=None, facts=None,
+                    request_headers=()):
+    """The same two records written by warcio's WARCWriter: the reference ``document_records`` must match."""
+    import io
+    import zlib
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    from govcrawl.archive import _COMPRESSED_MAGIC, _GZIP_LEVEL, http_request_head, http_response_head, warc_date
+
+    class RawHead(StatusAndHeaders):  # the HTTP head as given (warcio would percent-encode non-ASCII values)
+        def __init__(self, raw, is_http_request=False):
+            first, *rest = raw.rstrip(b"\r\n").split(b"\r\n")
+            protocol, _, statusline = first.decode("latin-1").partition(" ")
+            pairs = [tuple(p.strip() for p in line.decode("latin-1").split(":", 1)) for line in rest if b":" in line]
+            super().__init__(statusline, pairs, protocol=protocol, is_http_request=is_http_request)
+            self.raw = raw
+
+        def compute_headers_buffer(self, header_filter=None):
+            self.headers_buff = self.raw
+
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=False, warc_version="1.1")
+    date, payload = warc_date(fetched_at), body or b""
+    response = writer.create_warc_record(
+        url, "response", payload=io.BytesIO(payload), length=len(payload),
+        http_headers=RawHead(http_response_head(status, headers, len(payload))),
+        warc_headers_dict={"WARC-Date": date, **(facts or {})})
+    request = writer.create_warc_record(
+        url, "request", payload=io.BytesIO(b""), length=0,
+        http_headers=RawHead(http_request_head(url, [*request_headers, ("Referer", referer or "")]),
+                             is_http_request=True),
+        warc_headers_dict={"WARC-Date": date, "Govcrawl-Request": "rebuilt",
+                           "WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID")})
+    members = []
+    for number, record in enumerate((response, request)):
+        buffer.seek(0)
+        buffer.truncate()
+        writer.write_record(record)
+        level = 0 if number == 0 and payload[:5].startswith(_COMPRESSED_MAGIC) else _GZIP_LEVEL
+        compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        members.append(compressor.compress(buffer.getvalue()) + compressor.flush())
+    return b"".join(members)
+
+
+def test_records_are_byte_for_byte_what_warcio_writes(monkeypatch):
+    """``document_records`` writes WARC by hand (a third of warcio's CPU); over varied documents, the bytes are
+    exactly warcio's for the same record ids."""
+    import itertools
+    import uuid
+
+    from govcrawl.archive import archive_facts, document_records
+
+    rng = random.Random(7)
+    bodies = [b"", b"<html>\xe5\xb9\xb4\xe5\xba\xa6\xe6\x8a\xa5\xe5\x91\x8a</html>" * 40, b"%PDF-1.7\n" + rng.randbytes(5000),
+              b"PK\x03\x04" + rng.randbytes(3000), b"\xff\xd8\xff" + rng.randbytes(800), "繁體，GBK".encode("gbk") * 9]
+    for n in range(60):
+        body = bodies[n % len(bodies)] + rng.randbytes(rng.choice([0, 1, 300]))
+        kwargs = dict(
+            url=f"http://www.example.gov.cn/{'a' * (n % 3)}/t{n}.html" + ("?id=%E5%B9%B4&x=1" if n % 4 == 0 else ""),
+            body=body, status=rng.choice([200, 200, 203, 404, 299]),
+            headers=rng.choice([None, [("Content-Type", "text/html; charset=gbk")],
+                                [(b"Content-Disposition", b'attachment; filename="' + GBK_NAME + b'"'),
+                                 (b"Content-Encoding", b"gzip"), (b"Content-Length", b"12")]]),
+            fetched_at=rng.choice([None, "2026-11-20T10:00:00Z"]), referer=rng.choice([None, "http://www.example.gov.cn/"]),
+            facts=archive_facts(rng.choice([{}, {"portal": "示例市", "kind": "attachment", "title_hint": "第一行\n第二行",
+                                                  "url": "http://www.example.gov.cn/t.html"}])),
+            request_headers=rng.choice([[], [("User-Agent", "govcrawl-test"), ("Accept", "*/*")]]))
+        if kwargs["fetched_at"] is None:
+            kwargs["fetched_at"] = "2026-11-21T00:00:00Z"  # else each side reads the clock
+        ids = itertools.count(n * 10)
+        monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=next(ids)))
+        ours, _ = document_records(**kwargs)
+        ids = itertools.count(n * 10)
+        assert ours == _warcio_records(**kwargs), kwargs
