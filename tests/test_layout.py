@@ -84,3 +84,58 @@ def test_text_lines_blank_cells_after_repair_of_exotic_spaces():
     layout = layout_from_text("规章\n\u200b\n1\n")
     assert layout.tokens == ["规章", "", "1"]
     assert layout.lines == ["规章", "1"]
+
+
+def _expanded_rows(table) -> list[list[str]]:
+    """The plain reading of a table: merged cells expanded on a grid, covered positions then left out."""
+    from govcrawl.extract.layout import _cell_text
+
+    def span(value):
+        try:
+            return max(1, min(int(str(value).strip() or 1), 200))
+        except ValueError:
+            return 1
+
+    grid, covered = [], set()
+    for r, tr in enumerate(table.iter("tr")):
+        row, col = [], 0
+        for cell in tr:
+            if not isinstance(cell.tag, str) or cell.tag.lower() not in ("td", "th"):
+                continue
+            while (r, col) in covered:
+                row.append(None)
+                col += 1
+            rowspan, colspan = span(cell.get("rowspan", 1)), span(cell.get("colspan", 1))
+            row += [_cell_text(cell)] + [None] * (colspan - 1)
+            covered.update((r + dr, col + dc) for dr in range(1, rowspan) for dc in range(colspan))
+            col += colspan
+        grid.append(row)
+    return [[c for c in row if c is not None] for row in grid]
+
+
+def test_table_rows_are_the_expanded_grid_without_covered_positions():
+    """The reader takes each <tr>'s cells as they come (spans unread, common cells inline):
+    the same cells as expanding the merged cells and dropping what they cover, on varied markup."""
+    import random
+
+    from lxml import etree
+
+    from govcrawl.extract.layout import _html_table_rows
+
+    wrappers = ["{t}", "<p>{t}</p>", " <span>{t}</span>\n", "<P>{t}</P>", "<font>{t}</font>tail", "head<b>{t}</b>",
+                "<p><span>{t}</span></p>", "{t}<br>x", "<!-- c -->{t}", "<script>s</script>{t}", "&nbsp;{t}&nbsp;",
+                "<p>&nbsp;</p>", "", "<div>{t}</div><p>{t}</p>", "<ruby>报<rt>bào</rt></ruby>{t}", "<o:p>{t}</o:p>"]
+    spans = ["", "", "", " rowspan=2", " colspan=3", " rowspan='x'", " colspan=0", " rowspan=3 colspan=2", " ROWSPAN=2"]
+    rng = random.Random(5)
+    checked = 0
+    for _ in range(300):
+        rows = []
+        for r in range(rng.randint(1, 8)):
+            cells = "".join(
+                f"<{tag}{rng.choice(spans)}>{rng.choice(wrappers).format(t=rng.choice(['规章', '0', '12 件', '本年 新收']))}"
+                f"</{tag}>" for tag in rng.choices(["td", "th", "TD"], k=rng.randint(0, 6)))
+            rows.append(f"<tr>{cells}</tr>" if rng.random() < 0.9 else f"<TR>{cells}")
+        for table in etree.HTML(f"<table>{''.join(rows)}</table>").iter("table"):
+            assert _html_table_rows(table) == _expanded_rows(table)
+            checked += 1
+    assert checked >= 300

@@ -66,6 +66,31 @@ class Layout:
             if text:
                 lines.append(text)
 
+    def add_rows(self, rows: list[list[str]]) -> None:
+        """A table as rows of its present cells (none covered), each single-spaced with no space at its ends.
+
+        ``add_grid(rows, squeezed=True)`` without the None positions to look for.
+        """
+        flat = [c for row in rows for c in row]
+        cells = _repair_all(flat)
+        tokens, lines = self.tokens, self.lines
+        if cells is flat:  # the commonest case: nothing repaired, the rows are the cells
+            for row in rows:
+                tokens += row
+                tokens.append(ROW_END)
+                if text := " ".join(filter(None, row)):
+                    lines.append(text)
+            return
+        cells = [c.strip() for c in cells]  # repair may have made spaces at the ends
+        end = 0
+        for row in rows:
+            start, end = end, end + len(row)
+            row_cells = cells[start:end]
+            tokens += row_cells
+            tokens.append(ROW_END)
+            if text := " ".join(filter(None, row_cells)):
+                lines.append(text)
+
     def add_text(self, text_lines: list[str]) -> None:
         if any("\r" in ln for ln in text_lines):
             text_lines = [ln.replace("\r", "") for ln in text_lines]
@@ -177,67 +202,42 @@ def _repair_all(texts: list[str]) -> list[str]:
 # --------------------------------------------------------------------------- HTML
 
 
-def _expand_html_table(table) -> list[list[str | None]]:
-    """The grid of a leaf ``<table>``, merged cells expanded (covered positions are None).
+def _html_table_rows(table) -> list[list[str]]:
+    """The rows of a leaf ``<table>``: each ``<tr>``'s cells, texts squeezed (``_cell_text``).
 
-    Cell texts are squeezed (``_cell_text``).  This runs once per cell of every
-    table, so the commonest cells (text alone, or in one ``<p>``/``<span>``) are
-    read inline, and positions covered from above are only looked for when a
-    rowspan left some.
+    Merged cells need no expanding here: a position a rowspan or colspan
+    covers holds no cell of its own and the layout leaves covered positions
+    out, so a row's cells are exactly its ``<td>``/``<th>`` in order, and
+    ``rowspan``/``colspan`` are never read (reading an attribute costs more
+    than reading a cell's text).
+
+    This runs once per cell of every table, so the commonest cells (text
+    alone, or in one ``<p>``/``<span>``) are read inline.
     """
-    grid: list[list[str | None]] = []
-    pending: set[tuple[int, int]] = set()  # (row, col) covered by a rowspan from above
-    for r, tr in enumerate(table.iter("tr")):
-        row: list[str | None] = []
-        col = 0
-        for cell in tr:
-            tag = cell.tag
-            if tag != "td" and tag != "th" and (not isinstance(tag, str) or tag.lower() not in ("td", "th")):
-                continue
-            if pending:
-                while (r, col) in pending:
-                    pending.discard((r, col))
-                    row.append(None)
-                    col += 1
+    rows: list[list[str]] = []
+    for tr in table.iter("tr"):
+        row: list[str] = []
+        append = row.append
+        # lxml's HTML parser gives lower-case tags: the tag filter runs in C.
+        for cell in tr.iterchildren("td", "th"):
             n = len(cell)
             if n == 0:
                 text = cell.text
-                text = " ".join(text.split()) if text else ""
-            elif n == 1 and len(child := cell[0]) == 0 and _INLINE_OR_BLOCK.get(child.tag) is not None:
-                text = (cell.text or "") + _INLINE_OR_BLOCK[child.tag] + (child.text or "") + (child.tail or "")
-                text = " ".join(text.split())
-            else:
-                text = _cell_text(cell)
-            rowspan = cell.get("rowspan")
-            colspan = cell.get("colspan")
-            if rowspan is None and colspan is None:
-                row.append(text)
-                col += 1
+                append(" ".join(text.split()) if text else "")
                 continue
-            rowspan = 1 if rowspan is None else _span(rowspan)
-            colspan = 1 if colspan is None else _span(colspan)
-            row.append(text)
-            if colspan > 1:
-                row.extend([None] * (colspan - 1))
-            if rowspan > 1:
-                pending.update((r + dr, col + dc) for dr in range(1, rowspan) for dc in range(colspan))
-            col += colspan
-        if pending:
-            while (r, col) in pending:
-                pending.discard((r, col))
-                row.append(None)
-                col += 1
-        grid.append(row)
-    return grid
-
-
-def _span(value) -> int:
-    if value is None:
-        return 1
-    try:
-        return max(1, min(int(str(value).strip() or 1), 200))
-    except ValueError:
-        return 1
+            if n == 1:
+                child = cell[0]
+                if len(child) == 0 and (sep := _INLINE_OR_BLOCK.get(child.tag)) is not None:
+                    text = child.text
+                    head, tail = cell.text, child.tail
+                    if head is not None or tail is not None:
+                        text = (head or "") + sep + (text or "") + (tail or "")
+                    # With nothing around the child, its separator would only be squeezed away.
+                    append(" ".join(text.split()) if text else "")
+                    continue
+            append(_cell_text(cell))
+        rows.append(row)
+    return rows
 
 
 def _cell_text(cell) -> str:
@@ -329,7 +329,7 @@ def layout_from_html(html: str) -> Layout:
         flush()
         layout.add_text(text_run[:]) if text_run else None
         text_run.clear()
-        layout.add_grid(_expand_html_table(el), squeezed=True)
+        layout.add_rows(_html_table_rows(el))
 
     # One loop per element of a 0.5 MB page: one dict look-up sorts the element,
     # the commonest kinds are tested first.

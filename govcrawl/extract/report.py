@@ -117,7 +117,8 @@ def extract_document(
         layout, html, encoding, read_warnings, reader = Layout(), None, None, [f"{kind} could not be read: {exc!r}"], None
     warnings += read_warnings + layout.warnings
 
-    meta = extract_metadata(layout.text, html=html, url=url, document_title=layout.document_title)
+    text = layout.text  # joined once: metadata and the narrative check both read it
+    meta = extract_metadata(text, html=html, url=url, document_title=layout.document_title)
     warnings += meta.get("warnings", [])
     result = read_tables(layout.tokens, year=meta.get("year"))
     if images and not result.tables:
@@ -150,7 +151,7 @@ def extract_document(
         "format": result.format,
         "provenance": provenance,
         "tables": result.tables,
-        "checks": run_checks(result.tables, layout.text, meta.get("year")),
+        "checks": run_checks(result.tables, text, meta.get("year")),
         "warnings": warnings,
     }
     if not is_report(item):

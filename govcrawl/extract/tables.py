@@ -193,7 +193,9 @@ class _Stream:
         out: list[Value] = []
         tokens = self.tokens
         for j in range(i + 1, stop):
-            if (v := _value(tokens[j])) is None:
+            token = tokens[j]
+            # _value, inlined: this reads every value cell of every row.
+            if token == ROW_END or (v := parse_value(token)) is None:
                 break
             out.append(v)
         return out
@@ -436,11 +438,12 @@ def _read_review(stream: _Stream, zone, warnings: list[str]) -> dict:
     last_label = start
     tokens = stream.tokens
     for i in range(start, stop):
-        if (value := _value(tokens[i])) is None:
+        token = tokens[i]
+        if token == ROW_END or (value := parse_value(token)) is None:  # _value, inlined
             if current:
                 runs.append((labels, current))
                 current, labels = [], []
-            if tokens[i] != ROW_END:
+            if token != ROW_END:
                 last_label = i
                 labels.append(i)
             continue
