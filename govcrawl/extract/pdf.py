@@ -230,17 +230,24 @@ def pdf_title(document: pdfium.PdfDocument) -> str | None:
 
 def _read_page(document: pdfium.PdfDocument, index: int, layout: Layout) -> tuple[int, int]:
     """Add one page's blocks to ``layout``; return how many characters and images it has."""
-    page = document[index]
+    # pdfium's own handles, not pypdfium2's PdfPage/PdfTextPage: those register a finalizer and
+    # a weak reference with their parent for every page, which this page-at-a-time reading, that
+    # closes everything it opens right here, does not need.
+    page = pdfium_c.FPDF_LoadPage(document.raw, index)
+    if not page:
+        raise pdfium.PdfiumError("Failed to load page.")
     try:
-        to_display = _display_transform(page.get_rotation())
-        textpage = page.get_textpage()
+        to_display = _display_transform(pdfium_c.FPDFPage_GetRotation(page) * 90)
+        textpage = pdfium_c.FPDFText_LoadPage(page)
+        if not textpage:
+            raise pdfium.PdfiumError("Failed to load text page.")
         try:
             chars = _page_chars(textpage, to_display)
         finally:
-            textpage.close()
+            pdfium_c.FPDFText_ClosePage(textpage)
         h_edges, v_edges, images = _page_edges(page, to_display)
     finally:
-        page.close()
+        pdfium_c.FPDF_ClosePage(page)
     if chars:
         _add_blocks(layout, chars, _find_tables(h_edges, v_edges))
     return len(chars), images
@@ -273,7 +280,7 @@ _BOTTOM = itemgetter(3)
 _Y_MIDDLE = itemgetter(5)
 
 
-def _page_chars(textpage, to_display) -> list[Char]:
+def _page_chars(raw, to_display) -> list[Char]:
     """The page's characters with their "loose" boxes (pen position to advance, font ascent to descent).
 
     Loose boxes give word gaps and line heights as a reader sees them, not the
@@ -282,7 +289,6 @@ def _page_chars(textpage, to_display) -> list[Char]:
     10 pt character gets a 199 pt box); a box far taller than the page's
     typical one is replaced by the glyph's tight box.
     """
-    raw = textpage.raw
     count = pdfium_c.FPDFText_CountChars(raw)
     if count <= 0:
         return []
@@ -352,7 +358,7 @@ def _page_text(raw, count: int) -> str:
 # --------------------------------------------------------------------------- ruling lines
 
 
-def _page_edges(page, to_display) -> tuple[list[tuple], list[tuple], int]:
+def _page_edges(raw, to_display) -> tuple[list[tuple], list[tuple], int]:
     """Horizontal edges (y, x0, x1), vertical edges (x, top, bottom) and the number of images."""
     lines: list[tuple[float, float, float, float]] = []  # every straight segment, user space
     images = 0
@@ -409,7 +415,6 @@ def _page_edges(page, to_display) -> tuple[list[tuple], list[tuple], int]:
         elif kind == _IMAGE:
             images += 1
 
-    raw = page.raw
     count = _count_objects(raw)
     objects = list(map(_get_object, repeat(raw, count), range(count)))
     kinds = list(map(get_type, objects))
@@ -569,22 +574,24 @@ def _cells_to_tables(cells: list[tuple], corners: list[tuple], points: int) -> l
 
     ``corners`` are each cell's four intersections by number (below ``points``).
     """
-    parent = list(range(points))  # union-find over the intersections
-
-    def root(j: int) -> int:
-        while parent[j] != j:
-            parent[j] = parent[parent[j]]
-            j = parent[j]
-        return j
-
+    # Union-find over the intersections, its root lookups written out (path halving): a
+    # function call per lookup was most of the work, there are several per cell.
+    parent = list(range(points))
     for cell_corners in corners:
-        first = root(cell_corners[0])
+        first = cell_corners[0]
+        while parent[first] != first:
+            parent[first] = first = parent[parent[first]]
         for j in cell_corners:
             if parent[j] != first:
-                parent[root(j)] = first
+                while parent[j] != j:
+                    parent[j] = j = parent[parent[j]]
+                parent[j] = first
     groups: dict[int, list[tuple]] = defaultdict(list)
     for cell, cell_corners in zip(cells, corners):
-        groups[root(cell_corners[0])].append(cell)
+        j = cell_corners[0]
+        while parent[j] != j:
+            parent[j] = j = parent[parent[j]]
+        groups[j].append(cell)
     tables = [g for g in groups.values() if len(g) > 1]
     tables.sort(key=lambda t: min((c[1], c[0]) for c in t))
     return tables
