@@ -649,16 +649,18 @@ def _line_text(cluster: list[Char]) -> str:
     return " ".join(words)
 
 
-def _grid(cells: list[tuple], tops: list[float], columns: list[float],
-          chars: list[Char]) -> list[list[str | None]]:
+def _grid(box: tuple, cells: list[tuple], tops: list[float], columns: list[float], chars: list[Char],
+          middles: list[float], taken: bytearray) -> list[list[str | None]]:
     """Rows by cell tops, columns by cell lefts (both sorted); a position no cell starts at is covered (None).
 
-    ``chars`` are sorted by vertical middle, so each row's characters are one slice.
+    The table's characters are those of ``chars`` (sorted by vertical middle, ``middles``) whose
+    middle lies in its ``box`` and that no table before it took; they are marked in ``taken`` and
+    put in their cells in the same pass.
     """
     row_of = {top: r for r, top in enumerate(tops)}
     column_of = {x0: c for c, x0 in enumerate(columns)}
     width = len(columns)
-    starts: dict[int, int] = {}  # row * width + column → the cell starting there
+    starts = [-1] * (len(tops) * width)  # row * width + column → the cell starting there
     covering = [-1] * (len(tops) * width)  # → the (first) cell over it
     for i, (x0, top, x1, bottom) in enumerate(cells):
         r0 = row_of[top]
@@ -680,26 +682,37 @@ def _grid(cells: list[tuple], tops: list[float], columns: list[float],
                 if covering[at] < 0:
                     covering[at] = i
     inside: list[list[Char]] = [[] for _ in cells]
-    middles = list(map(_Y_MIDDLE, chars))
-    row_starts = [bisect_left(middles, top) for top in tops]
-    row_starts.append(len(chars))
-    for r in range(len(tops)):
-        base = r * width - 1
-        for ch in chars[row_starts[r]:row_starts[r + 1]]:
-            mx = ch[4]
-            c = bisect_right(columns, mx)
-            if c:
-                i = covering[base + c]
-                if i >= 0:
-                    x0, top, x1, bottom = cells[i]
-                    if x0 <= mx < x1 and top <= ch[5] < bottom:
-                        inside[i].append(ch)
+    box_x0, box_top, box_x1, box_bottom = box
+    # A character's row is the last whose top is at or above its middle: the characters come
+    # top to bottom, so the row only moves down.
+    next_tops = iter([*tops[1:], float("inf")])
+    next_top = next(next_tops)
+    base = -1  # row * width - 1: with bisect_right's column + 1, the position in the row
+    for k in range(bisect_left(middles, box_top), bisect_right(middles, box_bottom)):
+        if taken[k]:
+            continue
+        ch = chars[k]
+        mx = ch[4]
+        if not box_x0 <= mx <= box_x1:
+            continue
+        taken[k] = 1
+        my = ch[5]
+        while my >= next_top:
+            next_top = next(next_tops)
+            base += width
+        c = bisect_right(columns, mx)
+        if c:
+            i = covering[base + c]
+            if i >= 0:
+                x0, top, x1, bottom = cells[i]
+                if x0 <= mx < x1 and top <= my < bottom:
+                    inside[i].append(ch)
     grid: list[list[str | None]] = []
     for r in range(len(tops)):
         row: list[str | None] = []
         for at in range(r * width, r * width + width):
-            i = starts.get(at)
-            if i is None:
+            i = starts[at]
+            if i < 0:
                 row.append(None)
                 continue
             # A cell's lines are one label: join CJK without a space ("重 新出具", "（五）不\n予处理").
@@ -726,23 +739,18 @@ def _add_blocks(layout: Layout, chars: list[Char], tables: list[list[tuple]]) ->
     # Sorted once (stably: ties stay in text order) for _lines and _grid, which need that order.
     chars = sorted(chars, key=_Y_MIDDLE)
     outside = chars
-    in_table: list[list[Char]] = [[] for _ in kept]
+    grids = []
     if kept:
         middles = list(map(_Y_MIDDLE, chars))
         taken = bytearray(len(chars))
-        for n, ((x0, top, x1, bottom), *_) in enumerate(kept):
-            table_chars = in_table[n]
-            for k in range(bisect_left(middles, top), bisect_right(middles, bottom)):
-                if not taken[k] and x0 <= chars[k][4] <= x1:
-                    taken[k] = 1
-                    table_chars.append(chars[k])
+        for box, cells, tops, columns in kept:
+            grids.append((box[1], 1, _grid(box, cells, tops, columns, chars, middles, taken)))
         outside = list(compress(chars, map(not_, taken)))
     blocks: list[tuple[float, int, object]] = []
     for top, text in _lines(outside):
         if not _PAGE_NUMBER.fullmatch(text):
             blocks.append((top, 0, text))
-    for n, (box, cells, tops, columns) in enumerate(kept):
-        blocks.append((box[1], 1, _grid(cells, tops, columns, in_table[n])))
+    blocks += grids
     blocks.sort(key=lambda b: (b[0], b[1]))
     run: list[str] = []
     for _, kind, value in blocks:
