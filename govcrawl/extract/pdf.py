@@ -230,17 +230,24 @@ def pdf_title(document: pdfium.PdfDocument) -> str | None:
 
 def _read_page(document: pdfium.PdfDocument, index: int, layout: Layout) -> tuple[int, int]:
     """Add one page's blocks to ``layout``; return how many characters and images it has."""
-    page = document[index]
+    # pdfium's own handles, not pypdfium2's PdfPage/PdfTextPage: those register a finalizer and
+    # a weak reference with their parent for every page, which this page-at-a-time reading, that
+    # closes everything it opens right here, does not need.
+    page = pdfium_c.FPDF_LoadPage(document.raw, index)
+    if not page:
+        raise pdfium.PdfiumError("Failed to load page.")
     try:
-        to_display = _display_transform(page.get_rotation())
-        textpage = page.get_textpage()
+        to_display = _display_transform(pdfium_c.FPDFPage_GetRotation(page) * 90)
+        textpage = pdfium_c.FPDFText_LoadPage(page)
+        if not textpage:
+            raise pdfium.PdfiumError("Failed to load text page.")
         try:
             chars = _page_chars(textpage, to_display)
         finally:
-            textpage.close()
+            pdfium_c.FPDFText_ClosePage(textpage)
         h_edges, v_edges, images = _page_edges(page, to_display)
     finally:
-        page.close()
+        pdfium_c.FPDF_ClosePage(page)
     if chars:
         _add_blocks(layout, chars, _find_tables(h_edges, v_edges))
     return len(chars), images
@@ -273,7 +280,7 @@ _BOTTOM = itemgetter(3)
 _Y_MIDDLE = itemgetter(5)
 
 
-def _page_chars(textpage, to_display) -> list[Char]:
+def _page_chars(raw, to_display) -> list[Char]:
     """The page's characters with their "loose" boxes (pen position to advance, font ascent to descent).
 
     Loose boxes give word gaps and line heights as a reader sees them, not the
@@ -282,7 +289,6 @@ def _page_chars(textpage, to_display) -> list[Char]:
     10 pt character gets a 199 pt box); a box far taller than the page's
     typical one is replaced by the glyph's tight box.
     """
-    raw = textpage.raw
     count = pdfium_c.FPDFText_CountChars(raw)
     if count <= 0:
         return []
@@ -352,7 +358,7 @@ def _page_text(raw, count: int) -> str:
 # --------------------------------------------------------------------------- ruling lines
 
 
-def _page_edges(page, to_display) -> tuple[list[tuple], list[tuple], int]:
+def _page_edges(raw, to_display) -> tuple[list[tuple], list[tuple], int]:
     """Horizontal edges (y, x0, x1), vertical edges (x, top, bottom) and the number of images."""
     lines: list[tuple[float, float, float, float]] = []  # every straight segment, user space
     images = 0
@@ -409,7 +415,6 @@ def _page_edges(page, to_display) -> tuple[list[tuple], list[tuple], int]:
         elif kind == _IMAGE:
             images += 1
 
-    raw = page.raw
     count = _count_objects(raw)
     objects = list(map(_get_object, repeat(raw, count), range(count)))
     kinds = list(map(get_type, objects))
@@ -569,22 +574,24 @@ def _cells_to_tables(cells: list[tuple], corners: list[tuple], points: int) -> l
 
     ``corners`` are each cell's four intersections by number (below ``points``).
     """
-    parent = list(range(points))  # union-find over the intersections
-
-    def root(j: int) -> int:
-        while parent[j] != j:
-            parent[j] = parent[parent[j]]
-            j = parent[j]
-        return j
-
+    # Union-find over the intersections, its root lookups written out (path halving): a
+    # function call per lookup was most of the work, there are several per cell.
+    parent = list(range(points))
     for cell_corners in corners:
-        first = root(cell_corners[0])
+        first = cell_corners[0]
+        while parent[first] != first:
+            parent[first] = first = parent[parent[first]]
         for j in cell_corners:
             if parent[j] != first:
-                parent[root(j)] = first
+                while parent[j] != j:
+                    parent[j] = j = parent[parent[j]]
+                parent[j] = first
     groups: dict[int, list[tuple]] = defaultdict(list)
     for cell, cell_corners in zip(cells, corners):
-        groups[root(cell_corners[0])].append(cell)
+        j = cell_corners[0]
+        while parent[j] != j:
+            parent[j] = j = parent[parent[j]]
+        groups[j].append(cell)
     tables = [g for g in groups.values() if len(g) > 1]
     tables.sort(key=lambda t: min((c[1], c[0]) for c in t))
     return tables
@@ -642,16 +649,18 @@ def _line_text(cluster: list[Char]) -> str:
     return " ".join(words)
 
 
-def _grid(cells: list[tuple], tops: list[float], columns: list[float],
-          chars: list[Char]) -> list[list[str | None]]:
+def _grid(box: tuple, cells: list[tuple], tops: list[float], columns: list[float], chars: list[Char],
+          middles: list[float], taken: bytearray) -> list[list[str | None]]:
     """Rows by cell tops, columns by cell lefts (both sorted); a position no cell starts at is covered (None).
 
-    ``chars`` are sorted by vertical middle, so each row's characters are one slice.
+    The table's characters are those of ``chars`` (sorted by vertical middle, ``middles``) whose
+    middle lies in its ``box`` and that no table before it took; they are marked in ``taken`` and
+    put in their cells in the same pass.
     """
     row_of = {top: r for r, top in enumerate(tops)}
     column_of = {x0: c for c, x0 in enumerate(columns)}
     width = len(columns)
-    starts: dict[int, int] = {}  # row * width + column → the cell starting there
+    starts = [-1] * (len(tops) * width)  # row * width + column → the cell starting there
     covering = [-1] * (len(tops) * width)  # → the (first) cell over it
     for i, (x0, top, x1, bottom) in enumerate(cells):
         r0 = row_of[top]
@@ -673,26 +682,37 @@ def _grid(cells: list[tuple], tops: list[float], columns: list[float],
                 if covering[at] < 0:
                     covering[at] = i
     inside: list[list[Char]] = [[] for _ in cells]
-    middles = list(map(_Y_MIDDLE, chars))
-    row_starts = [bisect_left(middles, top) for top in tops]
-    row_starts.append(len(chars))
-    for r in range(len(tops)):
-        base = r * width - 1
-        for ch in chars[row_starts[r]:row_starts[r + 1]]:
-            mx = ch[4]
-            c = bisect_right(columns, mx)
-            if c:
-                i = covering[base + c]
-                if i >= 0:
-                    x0, top, x1, bottom = cells[i]
-                    if x0 <= mx < x1 and top <= ch[5] < bottom:
-                        inside[i].append(ch)
+    box_x0, box_top, box_x1, box_bottom = box
+    # A character's row is the last whose top is at or above its middle: the characters come
+    # top to bottom, so the row only moves down.
+    next_tops = iter([*tops[1:], float("inf")])
+    next_top = next(next_tops)
+    base = -1  # row * width - 1: with bisect_right's column + 1, the position in the row
+    for k in range(bisect_left(middles, box_top), bisect_right(middles, box_bottom)):
+        if taken[k]:
+            continue
+        ch = chars[k]
+        mx = ch[4]
+        if not box_x0 <= mx <= box_x1:
+            continue
+        taken[k] = 1
+        my = ch[5]
+        while my >= next_top:
+            next_top = next(next_tops)
+            base += width
+        c = bisect_right(columns, mx)
+        if c:
+            i = covering[base + c]
+            if i >= 0:
+                x0, top, x1, bottom = cells[i]
+                if x0 <= mx < x1 and top <= my < bottom:
+                    inside[i].append(ch)
     grid: list[list[str | None]] = []
     for r in range(len(tops)):
         row: list[str | None] = []
         for at in range(r * width, r * width + width):
-            i = starts.get(at)
-            if i is None:
+            i = starts[at]
+            if i < 0:
                 row.append(None)
                 continue
             # A cell's lines are one label: join CJK without a space ("重 新出具", "（五）不\n予处理").
@@ -719,23 +739,18 @@ def _add_blocks(layout: Layout, chars: list[Char], tables: list[list[tuple]]) ->
     # Sorted once (stably: ties stay in text order) for _lines and _grid, which need that order.
     chars = sorted(chars, key=_Y_MIDDLE)
     outside = chars
-    in_table: list[list[Char]] = [[] for _ in kept]
+    grids = []
     if kept:
         middles = list(map(_Y_MIDDLE, chars))
         taken = bytearray(len(chars))
-        for n, ((x0, top, x1, bottom), *_) in enumerate(kept):
-            table_chars = in_table[n]
-            for k in range(bisect_left(middles, top), bisect_right(middles, bottom)):
-                if not taken[k] and x0 <= chars[k][4] <= x1:
-                    taken[k] = 1
-                    table_chars.append(chars[k])
+        for box, cells, tops, columns in kept:
+            grids.append((box[1], 1, _grid(box, cells, tops, columns, chars, middles, taken)))
         outside = list(compress(chars, map(not_, taken)))
     blocks: list[tuple[float, int, object]] = []
     for top, text in _lines(outside):
         if not _PAGE_NUMBER.fullmatch(text):
             blocks.append((top, 0, text))
-    for n, (box, cells, tops, columns) in enumerate(kept):
-        blocks.append((box[1], 1, _grid(cells, tops, columns, in_table[n])))
+    blocks += grids
     blocks.sort(key=lambda b: (b[0], b[1]))
     run: list[str] = []
     for _, kind, value in blocks:
