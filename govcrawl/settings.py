@@ -113,6 +113,8 @@ EXTENSIONS = {
     "govcrawl.extensions.FastStop": 100,
     # Scrapy's remote control, imported only when REMOTE_CONTROL_ENABLED is on (its module imports aiohttp).
     "govcrawl.extensions.RemoteControlIfEnabled": 0,
+    # The start-up's objects frozen and the cyclic collector's thresholds raised for the crawl.
+    "govcrawl.extensions.LeanGarbageCollection": 0,
 }
 # ... and so out of Scrapy's base list: Scrapy imports every listed extension's module, even one set to None.
 EXTENSIONS_BASE = {path: order for path, order in _scrapy_defaults.EXTENSIONS_BASE.items()

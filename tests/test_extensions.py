@@ -40,3 +40,31 @@ def test_a_crawler_with_the_project_settings_does_not_import_aiohttp_or_redis():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_collector_is_tuned_for_the_crawl_and_restored_after():
+    import gc
+
+    from scrapy.utils.test import get_crawler
+
+    from govcrawl.extensions import LeanGarbageCollection
+
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    extension = LeanGarbageCollection.from_crawler(get_crawler(settings_dict={"GOVCRAWL_GC_THRESHOLD": 5000}))
+    extension.spider_opened()
+    try:
+        assert gc.get_threshold() == (5000, 20, 20)
+        assert gc.get_freeze_count() > frozen  # the start-up's objects are no longer walked
+    finally:
+        extension.spider_closed()
+    assert gc.get_threshold() == before and gc.get_freeze_count() == frozen
+
+
+def test_the_collector_tuning_can_be_turned_off():
+    from scrapy.exceptions import NotConfigured
+    from scrapy.utils.test import get_crawler
+
+    from govcrawl.extensions import LeanGarbageCollection
+
+    with pytest.raises(NotConfigured):
+        LeanGarbageCollection.from_crawler(get_crawler(settings_dict={"GOVCRAWL_GC_THRESHOLD": 0}))
