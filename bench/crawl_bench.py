@@ -348,6 +348,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{len(rounds)} rounds (the tables above are the last one's): govcrawl / floor wall, median "
               f"{statistics.median(ratios):.2f}, range {ratios[0]:.2f}-{ratios[-1]:.2f}; median walls: govcrawl "
               f"{statistics.median(r.wall for r, _ in rounds):.1f} s, floor {statistics.median(f.wall for _, f in rounds):.1f} s")
+        # CPU seconds move with the machine's speed as much as walls do; their ratios per round are steadier
+        cpu_ratios = sorted(r.cpu / f.cpu for r, f in rounds)
+        own_ratios = sorted(next(iter(r.by_process.values()))[1] / f.cpu for r, f in rounds if r.by_process)
+        print(f"CPU seconds per round, govcrawl's whole tree / the floor's: median {statistics.median(cpu_ratios):.2f}, "
+              f"range {cpu_ratios[0]:.2f}-{cpu_ratios[-1]:.2f}"
+              + (f"; the crawler process alone / the floor's: median {statistics.median(own_ratios):.2f}, "
+                 f"range {own_ratios[0]:.2f}-{own_ratios[-1]:.2f}" if own_ratios else ""))
     if args.keep:
         print(f"\nkept {top}")
     else:
