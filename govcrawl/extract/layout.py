@@ -44,33 +44,12 @@ class Layout:
     document_title: str | None = None  # the file's own Title metadata (PDF), untrusted
     ocr_tokens: list[tuple[int, int]] = field(default_factory=list)  # token ranges OCR read (scanned pages of a PDF)
 
-    def add_grid(self, grid: list[list[str | None]], *, squeezed: bool = False) -> None:
-        """A table: rows of cells, ``None`` where a merged cell covers the position.
-
-        ``squeezed``: every cell is already single-spaced with no space at its ends (HTML cells).
-        """
-        flat = [c for row in grid for c in row if c is not None]
-        if not squeezed:
-            flat = [" ".join(c.split()) for c in flat]
-        cells = _repair_all(flat)
-        if cells is not flat:  # repair changed something: it may have made spaces at the ends
-            cells = [c.strip() for c in cells]
-        tokens, lines = self.tokens, self.lines
-        end = 0
-        for row in grid:
-            start, end = end, end + len(row) - row.count(None)
-            row_cells = cells[start:end]
-            tokens += row_cells
-            tokens.append(ROW_END)
-            text = " ".join(filter(None, row_cells))
-            if text:
-                lines.append(text)
+    def add_grid(self, grid: list[list[str | None]]) -> None:
+        """A table: rows of cells, ``None`` where a merged cell covers the position."""
+        self.add_rows([[" ".join(c.split()) for c in row if c is not None] for row in grid])
 
     def add_rows(self, rows: list[list[str]]) -> None:
-        """A table as rows of its present cells (none covered), each single-spaced with no space at its ends.
-
-        ``add_grid(rows, squeezed=True)`` without the None positions to look for.
-        """
+        """A table as rows of its present cells (none covered), each single-spaced with no space at its ends."""
         flat = [c for row in rows for c in row]
         cells = _repair_all(flat)
         tokens, lines = self.tokens, self.lines
