@@ -88,12 +88,12 @@ class ArchivePipeline:
                   "referer": item.get("referer"), "facts": archive_facts(item),
                   "request_headers": self.writer.request_headers}
         if self.read_ahead:
-            from govcrawl.pipelines.extract import extraction_args, read_ahead
+            from govcrawl.pipelines.extract import extraction_args, stash_report
 
             args, kwargs = extraction_args(item)
             report, (data, record_id) = await self.pool.extract_also(
                 *args, also=("govcrawl.archive:document_records", record), **kwargs)
-            read_ahead(item, report)
+            stash_report(item, report)
         elif self.pool is not None:
             data, record_id = await self.pool.run("govcrawl.archive:document_records", body=body, **record)
         else:

@@ -33,10 +33,17 @@ def extraction_args(item: DocumentItem) -> tuple[tuple, dict]:
             {"portal": item.get("portal"), **_pictures(item)})
 
 
-def read_ahead(item: DocumentItem, report) -> None:
+def stash_report(item: DocumentItem, report) -> None:
     """Leave ``report`` (an item, or the exception the extractor raised) for ``ExtractPipeline`` on ``item``:
     a pipeline before it (the archive's) had the document read in the same worker task as its own work."""
-    item._report_read_ahead = report
+    item._stashed_report = report
+
+
+def _take_stashed_report(item: DocumentItem):
+    report = getattr(item, "_stashed_report", None)
+    if report is not None:
+        del item._stashed_report
+    return report
 
 
 class ExtractPipeline:
@@ -80,9 +87,7 @@ class ExtractPipeline:
         if not isinstance(item, DocumentItem):
             return item
         args, kwargs = extraction_args(item)
-        report = getattr(item, "_report_read_ahead", None)
-        if report is not None:
-            del item._report_read_ahead
+        report = _take_stashed_report(item)
         if isinstance(report, Exception):
             raise report
         if report is None:
@@ -96,10 +101,8 @@ class ExtractPipeline:
         """``process_item`` in the calling thread, for code outside a crawl (re-extraction)."""
         if not isinstance(item, DocumentItem):
             return item
-        source_url = item.get("source_url") or item["url"]
-        report = self.extract_document(item.get("body") or b"", source_url, item.get("headers"),
-                                       portal=item.get("portal"), **_pictures(item))
-        return self._report_item(item, report, source_url)
+        args, kwargs = extraction_args(item)
+        return self._report_item(item, self.extract_document(*args, **kwargs), args[1])
 
     def _report_item(self, item: DocumentItem, report: dict, source_url: str) -> ReportItem:
         if not report.get("title") and item.get("title_hint"):
