@@ -128,9 +128,9 @@ def _worker_main(sock: socket.socket, owner: int, nice: int) -> None:
         payload = _recv_exactly(sock, _HEADER.unpack(header)[0])
         if payload is None:
             return
-        task_id, path, args, kwargs = pickle.loads(payload)
+        task_id, path, args = pickle.loads(payload)
         try:
-            outcome = (task_id, True, _load(path)(*args, **kwargs))
+            outcome = (task_id, True, _load(path)(*args))
         except Exception as exc:  # the caller raises it
             outcome = (task_id, False, exc)
         try:
@@ -209,11 +209,10 @@ class _TimedOut(Exception):
 
 
 class _Task:
-    __slots__ = ("id", "path", "args", "kwargs", "label", "future", "retries")
+    __slots__ = ("id", "path", "args", "label", "future", "retries")
 
-    def __init__(self, task_id: int, path: str, args: tuple, kwargs: dict, label: str, future: asyncio.Future,
-                 retries: int):
-        self.id, self.path, self.args, self.kwargs, self.label = task_id, path, args, kwargs, label
+    def __init__(self, task_id: int, path: str, args: tuple, label: str, future: asyncio.Future, retries: int):
+        self.id, self.path, self.args, self.label = task_id, path, args, label
         self.future, self.retries = future, retries
 
 
@@ -376,7 +375,7 @@ class ExtractorPool:
         try:
             return await self._submit(_call_also, args, url, retries=1)
         except (_TimedOut, _Crashed) as failure:
-            return self._failed(failure, body, url, portal), _load(also[0])(body=body, **also[1])
+            return self._failed(failure, body, url, portal), _call_named(also[0], dict(also[1], body=body))
 
     def _failed(self, failure: Exception, body: bytes, url: str, portal: str | None) -> dict:
         if isinstance(failure, _TimedOut):
@@ -412,7 +411,7 @@ class ExtractorPool:
             for worker in self._live:
                 self._detach(worker)
                 self._attach(worker, loop)
-        task = _Task(next(self._ids), f"{function.__module__}:{function.__name__}", args, {}, label,
+        task = _Task(next(self._ids), f"{function.__module__}:{function.__name__}", args, label,
                      loop.create_future(), retries)
         self._waiting.append(task)
         self._pump(loop)
@@ -457,7 +456,7 @@ class ExtractorPool:
             worker.loop, worker.writing = None, False
 
     def _send(self, worker: _Worker, task: _Task) -> None:
-        data = pickle.dumps((task.id, task.path, task.args, task.kwargs), pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps((task.id, task.path, task.args), pickle.HIGHEST_PROTOCOL)
         if not worker.tasks:
             worker.head_since = time.monotonic()
         worker.tasks.append(task)
@@ -524,22 +523,23 @@ class ExtractorPool:
                 self._retire(worker)
             self._pump(loop)
 
-    def _retire(self, worker: _Worker) -> None:
-        """A worker that did its share: its socket is closed (it exits), a new one is started on demand."""
-        self._live.remove(worker)
+    def _drop(self, worker: _Worker, wait: float) -> None:
+        """Out of the pool: no longer read or written, its socket closed; its process given ``wait`` s to end."""
+        if worker in self._live:
+            self._live.remove(worker)
         self._detach(worker)
         worker.sock.close()
-        worker.process.join(0)
+        worker.process.join(wait)
+
+    def _retire(self, worker: _Worker) -> None:
+        """A worker that did its share: its socket is closed (it exits), a new one is started on demand."""
+        self._drop(worker, 0)
 
     def _lost(self, worker: _Worker, why: _Crashed | _TimedOut | None = None) -> None:
         """A worker died (or was killed): its first task is to blame, the others go to other workers."""
         loop = worker.loop
-        if worker in self._live:
-            self._live.remove(worker)
-        self._detach(worker)
         worker.kill()
-        worker.sock.close()
-        worker.process.join(1)
+        self._drop(worker, 1)
         if not worker.tasks:
             if not worker.retiring:
                 logger.warning("An extraction worker exited unexpectedly (exit code %s)", worker.process.exitcode)
