@@ -52,22 +52,14 @@ class Layout:
         """A table as rows of its present cells (none covered), each single-spaced with no space at its ends."""
         flat = [c for row in rows for c in row]
         cells = _repair_all(flat)
+        if cells is not flat:  # repaired (the commonest case is not: then the rows are the cells)
+            repaired = iter([c.strip() for c in cells])  # repair may have made spaces at the ends
+            rows = [[next(repaired) for _ in row] for row in rows]
         tokens, lines = self.tokens, self.lines
-        if cells is flat:  # the commonest case: nothing repaired, the rows are the cells
-            for row in rows:
-                tokens += row
-                tokens.append(ROW_END)
-                if text := " ".join(filter(None, row)):
-                    lines.append(text)
-            return
-        cells = [c.strip() for c in cells]  # repair may have made spaces at the ends
-        end = 0
         for row in rows:
-            start, end = end, end + len(row)
-            row_cells = cells[start:end]
-            tokens += row_cells
+            tokens += row
             tokens.append(ROW_END)
-            if text := " ".join(filter(None, row_cells)):
+            if text := " ".join(filter(None, row)):
                 lines.append(text)
 
     def add_text(self, text_lines: list[str]) -> None:
