@@ -6,8 +6,9 @@ nothing about Scrapy (``govcrawl.pipelines.archive`` is the crawl's adapter,
 
 Writing (``ArchiveWriter``): per document one ``response`` record and one
 ``request`` record (``WARC-Concurrent-To`` the response), each its own gzip
-member (``.warc.gz``, WARC 1.1, via ``warcio``; bodies compressed already —
-PDF, ZIP, JPEG, PNG, GIF — in level-0 members, the rest deflated at level 6).  Files are
+member (``.warc.gz``, WARC 1.1, written byte for byte as ``warcio`` writes them; bodies
+compressed already — PDF, ZIP, JPEG, PNG, GIF — in level-0 members, the rest deflated at
+level 6).  Files are
 ``<dir>/govcrawl-<UTC start time>-<seq>.warc.gz``, each opening with a
 ``warcinfo`` record, and a new one starts once a file has reached
 ``max_bytes``.  A file name is taken with exclusive creation, so several
