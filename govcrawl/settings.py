@@ -115,6 +115,8 @@ EXTENSIONS = {
     "govcrawl.extensions.RemoteControlIfEnabled": 0,
     # The start-up's objects frozen and the cyclic collector's thresholds raised for the crawl.
     "govcrawl.extensions.LeanGarbageCollection": 0,
+    # The extraction workers start while the engine is built, on the core the start-up leaves idle.
+    "govcrawl.extensions.EarlyExtractionWorkers": 0,
 }
 # ... and so out of Scrapy's base list: Scrapy imports every listed extension's module, even one set to None.
 EXTENSIONS_BASE = {path: order for path, order in _scrapy_defaults.EXTENSIONS_BASE.items()
@@ -133,13 +135,13 @@ GOVCRAWL_CHALLENGE_TIMEOUT = 45
 
 # Extraction runs in worker processes (govcrawl/extract/pool.py): one per core by default, 0 = in the
 # crawler's thread; a document gets GOVCRAWL_EXTRACT_TIMEOUT seconds; workers are replaced every
-# GOVCRAWL_EXTRACT_MAX_TASKS tasks (a document is two: its archive record, then its extraction).
+# GOVCRAWL_EXTRACT_MAX_TASKS documents (one task each: its archive records and its extraction).
 GOVCRAWL_EXTRACT_WORKERS = None
 GOVCRAWL_EXTRACT_TIMEOUT = 300  # above OCR's own cap per document (GOVCRAWL_OCR_MAX_SECONDS, 120)
 GOVCRAWL_EXTRACT_MAX_TASKS = 1000
 # Workers run this many nice steps below the crawler: parsing takes the CPU downloads leave (0 = same priority).
 GOVCRAWL_EXTRACT_NICE = 5
-GOVCRAWL_EXTRACT_IN_FLIGHT = 0  # documents handed to the workers at once; 0 = 2 per worker
+GOVCRAWL_EXTRACT_IN_FLIGHT = 0  # documents handed to the workers at once; 0 = 6 per worker (≤ 16 MiB each)
 
 # Hosts that fail the TLS handshake get one more try with TLS 1.0 and old ciphers (govcrawl/tls.py).
 DOWNLOADER_CLIENTCONTEXTFACTORY = "govcrawl.tls.LegacyTolerantContextFactory"

@@ -18,6 +18,11 @@ def worker_pid(body, url, headers=None, *, portal=None):
     return {"pid": os.getpid(), "url": url}
 
 
+def body_size_after_a_while(body, url, headers=None, *, portal=None):
+    time.sleep(0.02)
+    return {"url": url, "size": len(body)}
+
+
 def slow_pid(delay=0.5):
     """Other work sent with ``ExtractorPool.run``: the pid of the process that did it, after a while."""
     time.sleep(delay)

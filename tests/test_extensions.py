@@ -68,3 +68,33 @@ def test_the_collector_tuning_can_be_turned_off():
 
     with pytest.raises(NotConfigured):
         LeanGarbageCollection.from_crawler(get_crawler(settings_dict={"GOVCRAWL_GC_THRESHOLD": 0}))
+
+
+def test_extraction_workers_start_when_the_crawler_is_built_and_the_pipeline_uses_them():
+    from govcrawl.extensions import EarlyExtractionWorkers
+    from govcrawl.extract.pool import crawler_pool
+    from govcrawl.pipelines.extract import ExtractPipeline
+
+    crawler = get_crawler(settings_dict={"ITEM_PIPELINES": {EarlyExtractionWorkers.PIPELINE: 100},
+                                         "GOVCRAWL_EXTRACT_WORKERS": 1})
+    extension = EarlyExtractionWorkers.from_crawler(crawler)
+    pool = crawler_pool(crawler)
+    try:
+        assert pool.running  # before any spider opened
+        assert ExtractPipeline.from_crawler(crawler).pool is pool  # the same workers, not a second set
+    finally:
+        extension.engine_stopped()
+    assert not pool.running
+
+
+@pytest.mark.parametrize("settings", [{"ITEM_PIPELINES": {}},
+                                      {"ITEM_PIPELINES": {"govcrawl.pipelines.extract.ExtractPipeline": 100},
+                                       "GOVCRAWL_EXTRACT_WORKERS": 0}])
+def test_no_early_workers_without_extraction_or_with_workers_off(settings):
+    from govcrawl.extensions import EarlyExtractionWorkers
+    from govcrawl.extract.pool import crawler_pool
+
+    crawler = get_crawler(settings_dict=settings)
+    with pytest.raises(NotConfigured):
+        EarlyExtractionWorkers.from_crawler(crawler)
+    assert not crawler_pool(crawler).running

@@ -189,3 +189,34 @@ def test_workers_are_recycled_while_documents_wait():
         pool.close()
     assert [item["url"] for item in items] == [f"http://x/{n}" for n in range(20)]
     assert len({item["pid"] for item in items}) >= 20 // 3
+
+
+def test_a_worker_holds_several_documents_but_not_too_many_bytes():
+    """Documents wait at a worker (6 by default), so it never waits for the crawler between two; but a worker
+    with 16 MiB sent and unanswered gets no more until it answers, unless it has nothing."""
+    from govcrawl.extract.pool import DEFAULT_DEPTH, QUEUED_BYTES
+
+    pool = ExtractorPool(1, function="pool_faults:body_size_after_a_while")
+    big = b"%PDF-" + b"x" * (QUEUED_BYTES // 2 - 1000)
+    huge = b"%PDF-" + b"x" * (QUEUED_BYTES + 1000)
+
+    async def scenario():
+        await pool.extract(b"", "http://x/warm")  # the worker is up
+        seen = []
+        for bodies in ([b"small"] * 10, [big] * 4, [huge, huge]):
+            futures = [asyncio.ensure_future(pool.extract(body, f"http://x/{n}")) for n, body in enumerate(bodies)]
+            await asyncio.sleep(0)  # every one has been handed over or is waiting
+            worker = pool._live[0]
+            seen.append((len(worker.tasks), len(pool._waiting), worker.queued))
+            items = await asyncio.gather(*futures)
+            assert [item["size"] for item in items] == [len(body) for body in bodies]
+        return seen
+
+    try:
+        seen = run(scenario())
+    finally:
+        pool.close()
+    small, halves, too_big = seen
+    assert small[:2] == (DEFAULT_DEPTH, 10 - DEFAULT_DEPTH)
+    assert halves[:2] == (2, 2) and halves[2] <= QUEUED_BYTES  # a third half would pass the cap
+    assert too_big[:2] == (1, 1)  # one bigger than the cap still goes to an idle worker, alone
