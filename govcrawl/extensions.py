@@ -32,12 +32,19 @@ benchmark crawl the collector took 0.42 of the crawler's 6.6 CPU seconds.
 When the spider opens, the objects of the start-up are frozen
 (``gc.freeze``: never walked again) and the thresholds raised to
 ``GOVCRAWL_GC_THRESHOLD`` (10000, then 20 and 20): 0.06 s.  Cycles are still
-collected, a few thousand allocations later.  ``GOVCRAWL_GC_THRESHOLD=0``
-leaves Python's defaults; the spider's close restores them.
+collected, a few thousand allocations later.  The spider's close restores
+Python's settings.  And once a crawl has closed, the process freezes its
+objects when it exits (after the handlers registered before, so after the
+feed, the archive, the state and the logs are closed): Python's last
+collections at exit walk every object alive only to free memory the
+operating system takes back anyway, 0.15–0.25 s of every ``scrapy crawl``
+on the benchmark crawl, ~0.03 s now.  ``GOVCRAWL_GC_THRESHOLD=0`` leaves
+all of this to Python.
 """
 
 from __future__ import annotations
 
+import atexit
 import gc
 import logging
 import signal
@@ -164,3 +171,11 @@ class LeanGarbageCollection:
             gc.set_threshold(*self.saved)
             gc.unfreeze()  # a process that runs more crawls (tests, scripts) does not keep them
             self.saved = None
+        global _FREEZE_AT_EXIT
+        if not _FREEZE_AT_EXIT:
+            _FREEZE_AT_EXIT = True
+            atexit.register(gc.freeze)
+
+
+# Whether the process freezes its objects at exit (once, whatever the number of crawls it ran).
+_FREEZE_AT_EXIT = False

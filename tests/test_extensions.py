@@ -60,6 +60,22 @@ def test_the_collector_is_tuned_for_the_crawl_and_restored_after():
     assert gc.get_threshold() == before and gc.get_freeze_count() == frozen
 
 
+def test_after_a_crawl_the_process_exit_does_not_walk_its_objects():
+    """Objects are frozen at exit, after the handlers registered before the crawl closed (feeds, logs)."""
+    code = (
+        "import atexit, gc\n"
+        "from scrapy.utils.test import get_crawler\n"
+        "from govcrawl.extensions import LeanGarbageCollection\n"
+        "atexit.register(lambda: print('at exit', gc.get_freeze_count() > 0))\n"
+        "extension = LeanGarbageCollection.from_crawler(get_crawler())\n"
+        "extension.spider_opened(); extension.spider_closed()\n"
+        "print('after the crawl', gc.get_freeze_count() > 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split("\n")[-3:] == ["after the crawl False", "at exit True", ""]
+
+
 def test_the_collector_tuning_can_be_turned_off():
     from scrapy.exceptions import NotConfigured
     from scrapy.utils.test import get_crawler
