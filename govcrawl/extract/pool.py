@@ -33,9 +33,10 @@ document is parsed, the reactor goes on downloading.
   gone, however it went (SIGKILL, the OOM killer): its socket reaches end of
   file, and it also watches that process (``_exit_with``) in case a copy of
   the socket lives on elsewhere.
-* **Ready early.** ``start()`` (the extraction pipeline calls it when the
-  spider opens) starts the fork server and the workers in a thread, while the
-  crawler is still fetching its first pages.
+* **Ready early.** ``start()`` starts the fork server and the workers in a
+  thread: in a crawl as the crawler is built (``EarlyExtractionWorkers``;
+  else the extraction pipeline calls it when the spider opens), so they are
+  ready before the first document.
 
 ``workers=0`` runs the function in the calling thread (debugging, tests).
 """
