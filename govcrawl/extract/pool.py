@@ -216,17 +216,19 @@ class _TimedOut(Exception):
 
 
 class _Task:
-    __slots__ = ("id", "path", "args", "label", "future", "retries", "data")
+    __slots__ = ("id", "path", "args", "label", "future", "retries", "data", "size")
 
     def __init__(self, task_id: int, path: str, args: tuple, label: str, future: asyncio.Future, retries: int):
         self.id, self.path, self.args, self.label = task_id, path, args, label
         self.future, self.retries = future, retries
-        self.data: bytes | None = None  # the message, once made (a task re-sent after a crash is not pickled twice)
+        self.data: bytes | None = None  # the message, from when the pool weighs it until it is sent
+        self.size = 0
 
     def message(self) -> bytes:
         if self.data is None:
             payload = pickle.dumps((self.id, self.path, self.args), pickle.HIGHEST_PROTOCOL)
             self.data = _HEADER.pack(len(payload)) + payload
+            self.size = len(self.data)
         return self.data
 
 
@@ -476,10 +478,11 @@ class ExtractorPool:
 
     def _send(self, worker: _Worker, task: _Task) -> None:
         data = task.message()
+        task.data = None  # the outbox holds it now (a task re-sent after a crash is pickled again)
         if not worker.tasks:
             worker.head_since = time.monotonic()
         worker.tasks.append(task)
-        worker.queued += len(data)
+        worker.queued += task.size
         worker.sent += 1
         if worker.sent >= self.max_tasks_per_child:
             worker.retiring = True  # a fresh one takes its place once it has done these
@@ -522,8 +525,7 @@ class ExtractorPool:
             start = offset + _HEADER.size
             offset = start + size
             task = worker.tasks.popleft()  # a worker answers in order
-            worker.queued -= len(task.data)
-            task.data = None  # done with: the body is not kept alive by a finished task
+            worker.queued -= task.size
             worker.head_since = time.monotonic()
             try:
                 task_id, ok, value = pickle.loads(inbox[start:offset])
