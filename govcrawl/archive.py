@@ -151,7 +151,7 @@ def bare_record_id(record_id: str) -> str:
 # the archive's CPU, so their records are stored in gzip members of level 0.
 _COMPRESSED_MAGIC = (b"%PDF-", b"PK\x03\x04", b"\xff\xd8\xff", b"\x89PNG", b"GIF8")
 # Everything else (HTML, text): deflate level 3 shrinks the benchmark's report pages ~8.7× in half the
-# CPU of level 6 (~9.6×); as PDFs are most of an archive's bytes, the archive is 0.7% bigger for it.
+# CPU of level 6 (~9.6×); as PDFs are most of an archive's bytes, the archive is ~1% bigger for it.
 _GZIP_LEVEL = 3
 
 

@@ -118,20 +118,15 @@ class RemoteControlIfEnabled:
 
 
 class EarlyExtractionWorkers:
-    PIPELINE = "govcrawl.pipelines.extract.ExtractPipeline"
-
     def __init__(self, pool):
         self.pool = pool
 
     @classmethod
     def from_crawler(cls, crawler):
-        from scrapy.utils.conf import build_component_list
-
         from govcrawl.extract.pool import crawler_pool
+        from govcrawl.pipelines import EXTRACT_PIPELINE, pipeline_order
 
-        pipelines = [path if isinstance(path, str) else f"{path.__module__}.{path.__qualname__}"
-                     for path in build_component_list(crawler.settings.getwithbase("ITEM_PIPELINES"))]
-        if cls.PIPELINE not in pipelines:
+        if EXTRACT_PIPELINE not in pipeline_order(crawler.settings):
             raise NotConfigured("no extraction pipeline")
         pool = crawler_pool(crawler)
         if not pool.workers:

@@ -121,6 +121,8 @@ EXTENSIONS = {
 # ... and so out of Scrapy's base list: Scrapy imports every listed extension's module, even one set to None.
 EXTENSIONS_BASE = {path: order for path, order in _scrapy_defaults.EXTENSIONS_BASE.items()
                    if path != "scrapy.extensions.remote_control.RemoteControl"}
+# Scrapy's in-memory stats without its per-attribute deprecation shim (govcrawl/stats.py).
+STATS_CLASS = "govcrawl.stats.LeanStatsCollector"
 GOVCRAWL_STOP_GRACE = 3.0
 # Entry and list pages fail fast; reports and attachments get DOWNLOAD_TIMEOUT and RETRY_TIMES.
 GOVCRAWL_PAGE_TIMEOUT = 15

@@ -91,7 +91,7 @@ def test_extraction_workers_start_when_the_crawler_is_built_and_the_pipeline_use
     from govcrawl.extract.pool import crawler_pool
     from govcrawl.pipelines.extract import ExtractPipeline
 
-    crawler = get_crawler(settings_dict={"ITEM_PIPELINES": {EarlyExtractionWorkers.PIPELINE: 100},
+    crawler = get_crawler(settings_dict={"ITEM_PIPELINES": {"govcrawl.pipelines.extract.ExtractPipeline": 100},
                                          "GOVCRAWL_EXTRACT_WORKERS": 1})
     extension = EarlyExtractionWorkers.from_crawler(crawler)
     pool = crawler_pool(crawler)
@@ -114,3 +114,25 @@ def test_no_early_workers_without_extraction_or_with_workers_off(settings):
     with pytest.raises(NotConfigured):
         EarlyExtractionWorkers.from_crawler(crawler)
     assert not crawler_pool(crawler).running
+
+
+def test_the_crawl_keeps_its_stats_in_scrapys_collector_without_the_attribute_shim():
+    from scrapy.statscollectors import MemoryStatsCollector
+    from scrapy.utils.project import get_project_settings
+
+    from govcrawl.stats import LeanStatsCollector
+
+    assert get_project_settings()["STATS_CLASS"] == "govcrawl.stats.LeanStatsCollector"
+    stats = LeanStatsCollector(get_crawler())
+    assert isinstance(stats, MemoryStatsCollector)
+    stats.open_spider()
+    stats.inc_value("a")
+    stats.inc_value("a", 2, spider=None)  # the old signature still works
+    stats.max_value("m", 3)
+    stats.max_value("m", 1)
+    stats.min_value("n", 5)
+    stats.set_value("s", "x")
+    assert stats.get_stats() == {"a": 3, "m": 3, "n": 5, "s": "x"}
+    assert stats.get_value("missing", 7) == 7
+    # plain attribute reads: no per-call wrapper in between
+    assert stats.inc_value.__func__ is MemoryStatsCollector.inc_value

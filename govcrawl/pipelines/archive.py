@@ -23,6 +23,7 @@ from scrapy.exceptions import NotConfigured
 from govcrawl.archive import (DEFAULT_MAX_BYTES, ArchiveRef, ArchiveWriter, archive_facts, document_records,
                               header_pairs)
 from govcrawl.items import DocumentItem
+from govcrawl.pipelines import EXTRACT_PIPELINE, pipeline_order
 
 _OFF = {"0", "false", "no", "off", ""}
 
@@ -38,17 +39,11 @@ def archive_dir(settings: Any) -> Path:
     return Path(settings.get("GOVCRAWL_OUTPUT_DIR") or "output") / "archive"
 
 
-_EXTRACT = "govcrawl.pipelines.extract.ExtractPipeline"
-
-
 def extraction_follows(settings: Any) -> bool:
     """Whether ``ExtractPipeline`` runs after this pipeline in the crawl's ``ITEM_PIPELINES``."""
-    from scrapy.utils.conf import build_component_list
-
-    order = [path if isinstance(path, str) else f"{path.__module__}.{path.__qualname__}"
-             for path in build_component_list(settings.getwithbase("ITEM_PIPELINES"))]
+    order = pipeline_order(settings)
     mine = f"{__name__}.{ArchivePipeline.__qualname__}"
-    return _EXTRACT in order and mine in order and order.index(mine) < order.index(_EXTRACT)
+    return EXTRACT_PIPELINE in order and mine in order and order.index(mine) < order.index(EXTRACT_PIPELINE)
 
 
 class ArchivePipeline:
