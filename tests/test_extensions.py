@@ -23,6 +23,13 @@ def test_remote_control_off_by_default_and_scrapys_own_when_asked(monkeypatch):
     assert built[before:] == [crawler]
 
 
+def run_python(code: str) -> str:
+    """What ``code`` prints, run in a fresh interpreter (which must exit cleanly)."""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
 def test_a_crawler_with_the_project_settings_does_not_import_aiohttp_or_redis():
     """What every crawl's start-up pays for: the remote control's aiohttp and scrapy-redis stay unloaded."""
     code = (
@@ -37,9 +44,7 @@ def test_a_crawler_with_the_project_settings_does_not_import_aiohttp_or_redis():
         "ExtensionManager.from_crawler(crawler)\n"
         "print(sorted(m for m in ('aiohttp', 'scrapy_redis', 'redis', 'playwright') if m in sys.modules))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+    assert run_python(code).strip().splitlines()[-1] == "[]"
 
 
 def test_the_collector_is_tuned_for_the_crawl_and_restored_after():
@@ -71,9 +76,7 @@ def test_after_a_crawl_the_process_exit_does_not_walk_its_objects():
         "extension.spider_opened(); extension.spider_closed()\n"
         "print('after the crawl', gc.get_freeze_count() > 0)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split("\n")[-3:] == ["after the crawl False", "at exit True", ""]
+    assert run_python(code).split("\n")[-3:] == ["after the crawl False", "at exit True", ""]
 
 
 def test_the_collector_tuning_can_be_turned_off():
