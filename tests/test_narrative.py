@@ -6,8 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from govcrawl.extract.narrative import _RELEVANT, _SENTENCE_END, _WRAPPED_LINE_BREAK, _sentences, prose_figures
-from govcrawl.extract.textfix import SPACE_NEXT_TO_CJK
+from govcrawl.extract.narrative import _RELEVANT, _SENTENCE_END, _WRAPPED_LINE_BREAK, _spaced_sentences, prose_figures
 
 
 def figures(text: str, year: int | None = 2023) -> list[tuple[str, int]]:
@@ -102,14 +101,14 @@ _PIECES = ["申请", "复议", "诉讼", "下年", "下一年度", "政务公开
 def _sentences_by_split(text: str) -> list[str]:
     """The definition: every sentence of the joined text, kept if it names what a figure counts."""
     joined = _WRAPPED_LINE_BREAK.sub("", "\n".join(ln.strip() for ln in text.splitlines()))
-    return [SPACE_NEXT_TO_CJK.sub("", s) for s in _SENTENCE_END.split(joined) if _RELEVANT.search(s)]
+    return [s for s in _SENTENCE_END.split(joined) if _RELEVANT.search(s)]
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.sampled_from(_PIECES), max_size=60))
 def test_sentences_are_the_relevant_pieces_of_a_split(pieces):
     text = "".join(pieces)
-    assert _sentences(text) == _sentences_by_split(text)
+    assert _spaced_sentences(text) == _sentences_by_split(text)
 
 
 def test_wrapped_line_break_joins_only_long_unfinished_lines():

@@ -73,11 +73,6 @@ _RELEVANT = re.compile(r"申请|复议|诉讼|下一?年")
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]")
 
 
-def _sentences(text: str) -> list[str]:
-    """The sentences that may state a figure, spaces next to Chinese removed ("21 件" → "21件")."""
-    return [SPACE_NEXT_TO_CJK.sub("", s) for s in _spaced_sentences(text)]
-
-
 def _spaced_sentences(text: str) -> list[str]:
     """The sentences that may state a figure, as the text spaces them.
 
