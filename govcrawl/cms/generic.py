@@ -39,11 +39,12 @@ def detect(response: Response) -> bool:
     return is_markup(response)
 
 
-_ANCHOR_TEXT = ".//text()[not(ancestor::rt or ancestor::rp or ancestor::rtc or ancestor::script or ancestor::style)]"
+# An element's words as a reader sees them: no pinyin readings (<rt>/<rp>/<rtc>), no script or style.
+VISIBLE_TEXT = ".//text()[not(ancestor::rt or ancestor::rp or ancestor::rtc or ancestor::script or ancestor::style)]"
 # Compiled once and run on the lxml tree itself: a list page has hundreds of anchors, and parsel's
 # per-call compilation lookup and one Selector per node cost more than the queries.
 _ANCHORS = etree.XPath("//a[@href or @onclick]")
-_ANCHOR_TEXTS = etree.XPath(_ANCHOR_TEXT, smart_strings=False)
+_ANCHOR_TEXTS = etree.XPath(VISIBLE_TEXT, smart_strings=False)
 
 
 # Lists that open entries from a script: <a href="javascript:void(0)" onclick="window.open('/art/1.html')">,

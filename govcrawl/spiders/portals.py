@@ -46,7 +46,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
 
 from govcrawl.cms import families_for, jsonapi
-from govcrawl.cms.generic import frame_sources, is_markup
+from govcrawl.cms.generic import VISIBLE_TEXT, frame_sources, is_markup
 from govcrawl.discovery import (
     PortalScope,
     attachment_format,
@@ -83,7 +83,6 @@ _HEADINGS = ("//h1 | //h2 | //h3 | //*[contains(@class,'position') or contains(@
              "contains(@class,'location') or contains(@class,'dqwz') or contains(@id,'position') or "
              "contains(@class,'lmmc') or contains(@class,'column-name') or contains(@class,'col-title') or "
              "contains(@class,'current')]")
-_TEXT = ".//text()[not(ancestor::rt or ancestor::rp or ancestor::rtc or ancestor::script or ancestor::style)]"
 
 
 def browser_executable(settings) -> str | None:
@@ -315,7 +314,7 @@ class PortalsSpider(scrapy.Spider):
             return ""
         title = " ".join(response.xpath("//title//text()").getall()).strip()
         if not title:
-            title = " ".join(t.strip() for t in response.xpath(f"(//h1)[1]{_TEXT[1:]}").getall())
+            title = " ".join(t.strip() for t in response.xpath(f"(//h1)[1]{VISIBLE_TEXT[1:]}").getall())
         return clean_text(title)
 
     @staticmethod
@@ -325,7 +324,7 @@ class PortalsSpider(scrapy.Spider):
             return []
         texts = [clean_text(c) for c in response.xpath("//meta[@name='ColumnName']/@content").getall()[:1]]
         for element in response.xpath(_HEADINGS)[:12]:
-            text = clean_text(" ".join(t.strip() for t in element.xpath(_TEXT).getall()))[:200]
+            text = clean_text(" ".join(t.strip() for t in element.xpath(VISIBLE_TEXT).getall()))[:200]
             if text:
                 texts.append(text)
         return texts
