@@ -728,12 +728,17 @@ def _grid(box: tuple, cells: list[tuple], tops: list[float], columns: list[float
 
 
 def _add_blocks(layout: Layout, chars: list[Char], tables: list[list[tuple]]) -> None:
-    """The page's tables (at least 2×2) as grids and the text around them as lines, top to bottom."""
+    """The page's tables (two columns or more) as grids and the text around them as lines, top to bottom.
+
+    A grid of one row is a table too: a table broken across pages often leaves just its last row
+    (结转下年度继续办理, 总计) at the top of the next page, and only its cells say which of its
+    numbers are missing.  A single column of boxes is framed text.
+    """
     kept = []
     for cells in tables:
         tops = sorted(set(map(_TOP, cells)))
         columns = sorted(set(map(_X0, cells)))
-        if len(tops) >= 2 and len(columns) >= 2:
+        if len(columns) >= 2:
             box = (columns[0], tops[0], max(map(_X1, cells)), max(map(_BOTTOM, cells)))
             kept.append((box, cells, tops, columns))
     # Sorted once (stably: ties stay in text order) for _lines and _grid, which need that order.
