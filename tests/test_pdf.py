@@ -16,6 +16,7 @@ import pypdfium2.raw as pdfium_c
 import pytest
 
 from govcrawl.demo.render import random_tables
+from govcrawl.demo.site import PdfLook, pdf_report
 from govcrawl.extract import extract_document, is_report
 from govcrawl.extract.layout import ROW_END
 from govcrawl.extract.pdf import _find_tables, layout_from_pdf
@@ -45,6 +46,25 @@ def test_report_reads_back_its_tables_whatever_the_font_embedding(embedding, fmt
     assert item["warnings"] == []
 
 
+def test_tables_read_back_on_pages_laid_out_many_ways():
+    """Page size, margins, type size, padding, rule weight, a heavier frame and column widths drawn at random:
+    the tables come back cell for cell, and no two of these PDFs put their grid on the same lines."""
+    first_rules = set()
+    for i in range(12):
+        rng = random.Random(f"look-{i}")
+        look = PdfLook.random(rng)
+        fmt = "2021" if i % 2 else "2019"
+        tables = random_tables(rng, fmt, blanks=i % 3 == 0)
+        body = pdf_report(tables, fmt=fmt, title=TITLE, font="embedded" if i % 4 else "cid", look=look)
+        item = extract_document(body, "http://127.0.0.1/r.pdf")
+        assert item["tables"] == tables, look
+        assert item["format"] == fmt and item["warnings"] == [], look
+        page = pdfium.PdfDocument(body)[0]
+        xs = sorted({round(obj.get_bounds()[0], 1) for obj in page.get_objects([pdfium_c.FPDF_PAGEOBJ_PATH])})
+        first_rules.add((round(page.get_width()), tuple(xs[:3])))
+    assert len(first_rules) == 12
+
+
 def test_merged_cells_appear_once_and_text_around_the_grid_keeps_its_place():
     grid = [
         [("第二十条第(五)项", 1, 3)],
@@ -72,6 +92,21 @@ def test_table_across_two_pages_reads_as_one_stream_without_page_numbers():
     for row in grid:
         expected += [text for text, _, _ in row] + [ROW_END]
     assert layout_from_pdf(body).tokens == expected  # "- 1 -" at the foot of page 1 is not a cell
+
+
+@pytest.mark.parametrize("fmt", ["2019", "2021"])
+def test_a_last_row_alone_on_the_next_page_keeps_its_blank_cells(fmt):
+    """A table broken right before its last row leaves a grid of one row atop the next page."""
+    tables = random_tables(random.Random(61), fmt)
+    row = tables["applications"]["carried_forward"]
+    row["commercial_enterprise"] = row["research_institution"] = None
+    body = report_pdf(tables, fmt=fmt, title=TITLE, embedding="reportlab-ttf", split_before="四、结转下年度继续办理")
+    pages = _page_texts(body)
+    label_page = next(i for i, text in enumerate(pages) if "四、结转下年度继续办理" in text)
+    assert label_page > 0 and pages[label_page].startswith("四、结转下年度继续办理")
+    item = extract_document(body, "http://127.0.0.1/r.pdf")
+    assert item["tables"]["applications"]["carried_forward"] == row
+    assert item["tables"] == tables and item["warnings"] == []
 
 
 def test_rotated_pages_read_as_displayed():

@@ -201,7 +201,56 @@ PDF_FONTS = ("cid", "embedded")
 BENCH_PDF_FONTS = (*PDF_FONTS, "mixed")  # generate_bench_site(pdf_fonts=...): "mixed" alternates them
 
 
-def pdf_report(tables: dict, *, fmt: str, title: str, font: str = "cid") -> bytes:
+@dataclass(frozen=True)
+class PdfLook:
+    """How a generated report PDF is laid out: page, margins, type sizes, cell padding, rules, column widths.
+
+    Real reports come out of Word, WPS and many templates, so no two agencies' tables sit on the same
+    ruling lines.  The default: A4, 30 pt margins, 6 pt cell text left-aligned with reportlab's padding,
+    0.5 pt rules, no header repeated; :meth:`random` draws a look within what reports exported from an
+    office suite show (A4, Letter or 16K pages).
+    """
+
+    page: tuple[float, float] | None = None  # points; None: reportlab's A4
+    margins: tuple[float, float, float, float] = (30, 30, 30, 30)  # left, right, top, bottom
+    text_size: float = 10
+    cell_size: float = 6
+    padding: tuple[float, float] = (6, 3)  # left/right, top/bottom inside each cell (reportlab's own)
+    rule_width: float = 0.5
+    box_width: float | None = None  # a heavier outer frame, as many templates draw it
+    column_weights: tuple[float, ...] = ()  # each column's width × its weight (cycled), then fitted to the page
+    intro_paragraphs: int = 1
+    repeat_header: bool = False  # a table broken across pages repeats its header rows, as Word's option does
+    centered: bool = False  # cell text centred, as most agencies' templates have it
+
+    @classmethod
+    def random(cls, rng: random.Random) -> PdfLook:
+        return cls(
+            page=rng.choice([None, (595.0, 842.0), (612.0, 792.0), (609.4488, 864.5669)]),  # A4, Letter, 16K
+            margins=(rng.uniform(28, 70), rng.uniform(28, 70), rng.uniform(28, 100), rng.uniform(28, 80)),
+            text_size=rng.choice([9, 10, 10.5, 12]),
+            cell_size=rng.choice([5.5, 6, 6, 6.5]),
+            padding=(rng.uniform(1.5, 5), rng.uniform(1, 4)),
+            rule_width=rng.choice([0.25, 0.5, 0.5, 0.75, 1.0]),
+            box_width=rng.choice([None, None, 1.0, 1.5]),
+            column_weights=tuple(rng.uniform(0.8, 1.25) for _ in range(rng.randint(2, 5))),
+            intro_paragraphs=rng.randint(0, 3),
+            repeat_header=rng.random() < 0.5,
+            centered=rng.random() < 0.6,
+        )
+
+
+_NUMBER = re.compile(r"[\d,]+")
+
+
+def _column_widths(base: list[float], weights: tuple[float, ...], width: float) -> list[float]:
+    if not weights:
+        return base
+    weighted = [w * weights[i % len(weights)] for i, w in enumerate(base)]
+    return [w * width / sum(weighted) for w in weighted]
+
+
+def pdf_report(tables: dict, *, fmt: str, title: str, font: str = "cid", look: PdfLook | None = None) -> bytes:
     """The report as a PDF with ruled tables and merged cells (reportlab).
 
     ``font``: ``"cid"`` names Adobe's STSong CJK font without embedding it (no font file
@@ -209,6 +258,7 @@ def pdf_report(tables: dict, *, fmt: str, title: str, font: str = "cid") -> byte
     ``"embedded"`` embeds subsets of a TrueType CJK font (:data:`EMBEDDED_FONT_FILE`), as
     Word/WPS-made PDFs do, which is how real reports come (every font of the three real
     PDFs in ``../shared/real`` is an embedded subset).
+    ``look``: page, margins, type and rules (:class:`PdfLook`; its default when omitted).
     Deterministic (``invariant``), so a rebuilt web is byte-identical.
     """
     from reportlab.lib import colors
@@ -233,27 +283,44 @@ def pdf_report(tables: dict, *, fmt: str, title: str, font: str = "cid") -> byte
             pdfmetrics.registerFont(TTFont(font, str(EMBEDDED_FONT_FILE), subfontIndex=0))
     else:
         raise ValueError(f"font must be one of {PDF_FONTS}, not {font!r}")
-    text_style = ParagraphStyle("text", fontName=font, fontSize=10, leading=14, wordWrap="CJK")
-    cell_style = ParagraphStyle("cell", fontName=font, fontSize=6, leading=7.5, wordWrap="CJK")
+    look = look or PdfLook()
+    text_style = ParagraphStyle("text", fontName=font, fontSize=look.text_size, leading=look.text_size * 1.4,
+                                wordWrap="CJK")
+    cell_style = ParagraphStyle("cell", fontName=font, fontSize=look.cell_size, leading=look.cell_size * 1.25,
+                                wordWrap="CJK", alignment=1 if look.centered else 0)
     out = io.BytesIO()
-    page = A4
-    doc = SimpleDocTemplate(out, pagesize=page, invariant=1, title=title, leftMargin=30, rightMargin=30,
-                            topMargin=30, bottomMargin=30)
+    page = look.page or A4
+    left, right, top, bottom = look.margins
+    doc = SimpleDocTemplate(out, pagesize=page, invariant=1, title=title, leftMargin=left, rightMargin=right,
+                            topMargin=top, bottomMargin=bottom)
     story = [Paragraph(htmlmod.escape(title), ParagraphStyle("h", parent=text_style, fontSize=14, leading=20)),
-             Paragraph("一、总体情况", text_style), Paragraph(render.INTRO, text_style), Spacer(1, 8)]
+             Paragraph("一、总体情况", text_style)]
+    story += [Paragraph(render.INTRO, text_style)] * look.intro_paragraphs + [Spacer(1, 8)]
+    pad_x, pad_y = look.padding
     for key, grid in render.grids(tables, fmt).items():
         placed, n_rows, n_cols = render.place(grid)
         data = [["" for _ in range(n_cols)] for _ in range(n_rows)]
-        commands = [("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]
+        commands = [("GRID", (0, 0), (-1, -1), look.rule_width, colors.black), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), pad_x), ("RIGHTPADDING", (0, 0), (-1, -1), pad_x),
+                    ("TOPPADDING", (0, 0), (-1, -1), pad_y), ("BOTTOMPADDING", (0, 0), (-1, -1), pad_y)]
+        if look.box_width:
+            commands.append(("BOX", (0, 0), (-1, -1), look.box_width, colors.black))
         for r, c, rowspan, colspan, text in placed:
             data[r][c] = Paragraph(htmlmod.escape(text), cell_style) if text else ""
             if rowspan > 1 or colspan > 1:
                 commands.append(("SPAN", (c, r), (c + colspan - 1, r + rowspan - 1)))
-        width = page[0] - 60
+        width = page[0] - left - right
         # the 三 table: three label columns, seven number columns; it must fit one page (merged cells do not split)
-        widths = [60, 60, 150] + [(width - 270) / 7] * 7 if key == "applications" else [width / n_cols] * n_cols
+        if key == "applications":  # label columns narrowed only where the numbers would not fit
+            labels = [w * min(1.0, (width - 7 * 32) / 270) for w in (60, 60, 150)]
+            base = labels + [(width - sum(labels)) / 7] * 7
+        else:
+            base = [width / n_cols] * n_cols
+        widths = _column_widths(base, look.column_weights, width)
+        header_rows = next((r for r, row in enumerate(grid) if any(_NUMBER.fullmatch(text) for text, _, _ in row)), 0)
         story += [Paragraph(render.T.SECTION_TITLES[key], text_style), Spacer(1, 4),
-                  Table(data, colWidths=widths, style=TableStyle(commands)), Spacer(1, 8)]
+                  Table(data, colWidths=widths, style=TableStyle(commands),
+                        repeatRows=header_rows if look.repeat_header else 0), Spacer(1, 8)]
     story += [Paragraph("五、存在的主要问题及改进情况", text_style), Paragraph("无。", text_style)]
     doc.build(story)
     return out.getvalue()
@@ -555,6 +622,11 @@ def bench_report_kinds(n_reports: int, attachment_share: float, seed: int) -> li
     return kinds
 
 
+def _bench_look(seed: int, portal: int, index: int) -> PdfLook:
+    """Each bench PDF's own :class:`PdfLook`, drawn apart from the web's ``rng`` (the tables stay as they were)."""
+    return PdfLook.random(random.Random(f"bench-pdf-look-{seed}-{portal}-{index}"))
+
+
 def generate_bench_site(n_reports: int = 1000, *, n_portals: int = 5, per_page: int = 20, seed: int = 0,
                         charset: str = "utf-8", attachment_share: float = 1 / 3,
                         pdf_fonts: str = "embedded") -> list[tuple[str, Site, dict]]:
@@ -571,7 +643,9 @@ def generate_bench_site(n_reports: int = 1000, *, n_portals: int = 5, per_page: 
     its own path; ``source`` is always the document holding the tables); serve
     each site with its own :class:`DemoServer`.  ``pdf_fonts``: ``"embedded"``
     (subset fonts inside each PDF, as real reports have them), ``"cid"`` (a
-    font named, not embedded) or ``"mixed"`` (every other PDF of each).
+    font named, not embedded) or ``"mixed"`` (every other PDF of each).  Every PDF has a
+    :class:`PdfLook` of its own (page size, margins, type, padding, rules, column widths), so
+    no reader shortcut keyed on where the ruling lines fall can pay off here.
 
     Building the PDFs/DOCX takes most of the time (~70 ms a PDF, ~90 ms a DOCX):
     :func:`cached_bench_site` keeps a built web on disk.
@@ -599,13 +673,14 @@ def generate_bench_site(n_reports: int = 1000, *, n_portals: int = 5, per_page: 
             if kind == "pdf_list":
                 path = f"/zfxxgk/ndbg/{year + 1}01/P0{year + 1}0115{p}{i:05d}.pdf"
                 r = Report(path=path, title=title, year=year, fmt=fmt, tables=tables, attachment=path)
-                site.add(path, pdf_report(tables, fmt=fmt, title=title, font=next(fonts)),
+                site.add(path, pdf_report(tables, fmt=fmt, title=title, font=next(fonts), look=_bench_look(seed, p, i)),
                          {"Content-Type": "application/pdf"})
             else:
                 attachment = body = None
                 if kind in ("pdf", "docx"):
                     attachment = f"/zfxxgk/ndbg/{year + 1}01/P0{year + 1}0115{p}{i:05d}.{kind}"
-                    body = (pdf_report(tables, fmt=fmt, title=title, font=next(fonts)) if kind == "pdf"
+                    body = (pdf_report(tables, fmt=fmt, title=title, font=next(fonts), look=_bench_look(seed, p, i))
+                            if kind == "pdf"
                             else docx_report(tables, fmt=fmt, title=title))
                 r = Report(path=path, title=title, year=year, fmt=fmt, tables=tables, charset=charset,
                            attachment=attachment, attachment_body=body)

@@ -58,7 +58,7 @@ from urllib.parse import quote
 
 from govcrawl.demo import render
 from govcrawl.demo.server import JPAGE_PATH, Site
-from govcrawl.demo.site import TRS_PAGER_JS, docx_report, encode, hanweb_record, pdf_report
+from govcrawl.demo.site import TRS_PAGER_JS, PdfLook, docx_report, encode, hanweb_record, pdf_report
 
 FAMILIES = ("trs", "hanweb", "gkmlpt", "generic_next", "generic_last", "js_endpoint", "js_computed", "iframe")
 CHARSETS = ("utf-8", "gb2312", "meta_only")
@@ -297,12 +297,17 @@ class _Builder:
             entries.append({"title": title, "href": href, "date": date})
         return entries
 
+    def pdf(self, tables: dict, fmt: str, title: str) -> bytes:
+        """The report as a PDF in a look of its own (drawn apart from ``self.rng``: the rest of the world stays put)."""
+        return pdf_report(tables, fmt=fmt, title=title,
+                          look=PdfLook.random(random.Random(f"pdf-look-{self.seed}-{self.serial}")))
+
     def publish(self, title, agency, year, fmt, tables, placement, date) -> str:
         meta = {"index_no": f"{self.rng.randint(10**8, 10**9 - 1)}/{year + 1}-{self.rng.randint(1, 99999):05d}",
                 "publisher": agency, "published_date": date, "created_date": date}
         if placement == "pdf_direct":
             path = self.next_path(year, "pdf")
-            self.site.add(path, pdf_report(tables, fmt=fmt, title=title), {"Content-Type": "application/pdf"})
+            self.site.add(path, self.pdf(tables, fmt, title), {"Content-Type": "application/pdf"})
             self._gold(path, path, tables, fmt, year, placement)
             return path
         path = self.next_path(year)
@@ -322,9 +327,9 @@ class _Builder:
                 "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
         elif placement == "octet_stream":
             file_path = f"/module/download/downfile.jsp?classid=0&filename={self.serial}"
-            body, ctype = pdf_report(tables, fmt=fmt, title=title), "application/octet-stream"
+            body, ctype = self.pdf(tables, fmt, title), "application/octet-stream"
         else:
-            file_path, body, ctype = stem + ".pdf", pdf_report(tables, fmt=fmt, title=title), "application/pdf"
+            file_path, body, ctype = stem + ".pdf", self.pdf(tables, fmt, title), "application/pdf"
         headers = {"Content-Type": ctype}
         if placement == "octet_stream":
             headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(title)}.pdf"
