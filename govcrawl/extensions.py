@@ -21,8 +21,8 @@ the extraction workers (``govcrawl.extract.pool``) start as the crawler is
 built, not when the spider opens: the fork server's imports (~0.4 CPU s)
 then run on the core the crawler's own start-up (engine, middlewares,
 ~0.2 s on one core) leaves idle, and the workers are ready before the
-first document.  The extraction pipeline uses that same pool and closes it;
-this extension closes it too if the engine stops before.
+first document.  The pipelines use that same pool (``crawler_pool``), which
+closes when the engine stops.
 
 ``LeanGarbageCollection`` — Python's cyclic collector runs after every 700
 net allocations, and each full pass walks every object alive, the start-up's
@@ -131,13 +131,8 @@ class EarlyExtractionWorkers:
         pool = crawler_pool(crawler)
         if not pool.workers:
             raise NotConfigured("GOVCRAWL_EXTRACT_WORKERS=0: documents are read in the crawler")
-        extension = cls(pool)
-        pool.start()
-        crawler.signals.connect(extension.engine_stopped, signal=signals.engine_stopped)
-        return extension
-
-    def engine_stopped(self) -> None:
-        self.pool.close()
+        pool.start()  # closed with the engine, by crawler_pool's own signal
+        return cls(pool)
 
 
 class LeanGarbageCollection:

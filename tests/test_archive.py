@@ -116,6 +116,7 @@ def test_the_pipeline_builds_records_in_the_extraction_workers_and_they_read_bac
         done = asyncio.run(run())
     finally:
         pipeline.spider_closed()
+        pool.close()
     [path] = writer.files
     docs = {d.record_id: d for d in iter_documents(path)}
     assert len(docs) == 4
@@ -348,6 +349,7 @@ def test_records_built_with_the_reading_match_the_two_step_path_and_survive_a_cr
             items = asyncio.run(run())
         finally:
             archive.spider_closed()
+            pool.close()
         [path] = writer.files
         return items, {d.source_url: d.body for d in iter_documents(path)}
 

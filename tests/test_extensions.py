@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
 
@@ -96,13 +97,13 @@ def test_extraction_workers_start_when_the_crawler_is_built_and_the_pipeline_use
 
     crawler = get_crawler(settings_dict={"ITEM_PIPELINES": {"govcrawl.pipelines.extract.ExtractPipeline": 100},
                                          "GOVCRAWL_EXTRACT_WORKERS": 1})
-    extension = EarlyExtractionWorkers.from_crawler(crawler)
+    EarlyExtractionWorkers.from_crawler(crawler)
     pool = crawler_pool(crawler)
     try:
         assert pool.running  # before any spider opened
         assert ExtractPipeline.from_crawler(crawler).pool is pool  # the same workers, not a second set
     finally:
-        extension.engine_stopped()
+        crawler.signals.send_catch_log(signals.engine_stopped)  # the crawler owns the pool: it closes it
     assert not pool.running
 
 

@@ -193,7 +193,11 @@ def failed_item(body: bytes, url: str, portal: str | None, warning: str) -> dict
 
 
 def crawler_pool(crawler) -> ExtractorPool:
-    """The crawl's one pool (``GOVCRAWL_EXTRACT_*`` settings), shared by the pipelines that use workers."""
+    """The crawl's one pool (``GOVCRAWL_EXTRACT_*`` settings), shared by the pipelines that use workers.
+
+    Its owner is the crawler: it is closed when the engine stops, after every pipeline is done
+    with it.  Who starts it does not matter (``start`` is idempotent); no user of it closes it.
+    """
     pool = getattr(crawler, "_govcrawl_extractor_pool", None)
     if pool is None:
         settings = crawler.settings
@@ -204,6 +208,9 @@ def crawler_pool(crawler) -> ExtractorPool:
                              max_pending=settings.getint("GOVCRAWL_EXTRACT_IN_FLIGHT", 0) or None,
                              nice=settings.getint("GOVCRAWL_EXTRACT_NICE", DEFAULT_NICE), stats=crawler.stats)
         crawler._govcrawl_extractor_pool = pool
+        from scrapy import signals
+
+        crawler.signals.connect(pool.close, signal=signals.engine_stopped)
     return pool
 
 

@@ -102,8 +102,6 @@ class ArchivePipeline:
 
     def spider_closed(self, spider: Any = None) -> None:
         self.writer.close()
-        if self.pool is not None:
-            self.pool.close()  # the extraction pipeline closes it too; closing twice is harmless
         if self.stats is not None:
             self.stats.set_value("govcrawl/archive/bytes", self.writer.bytes_written)
             self.stats.set_value("govcrawl/archive/files", len(self.writer.files))

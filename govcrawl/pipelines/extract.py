@@ -75,10 +75,6 @@ class ExtractPipeline:
         if self.pool is not None:
             self.pool.start()  # the workers get ready while the first pages are fetched
 
-    def close_spider(self) -> None:
-        if self.pool is not None:
-            self.pool.close()
-
     def _inc(self, key: str) -> None:
         if self.stats is not None:
             self.stats.inc_value(key)
