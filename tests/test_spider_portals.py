@@ -374,3 +374,18 @@ def test_ledger_csv_has_a_row_per_portal(tmp_path):
     rows = list(csv.DictReader((tmp_path / "ledger.csv").open(encoding="utf-8")))
     assert [(r["portal"], r["status"], r["reports"], r["last_error"]) for r in rows] == [
         ("www.changzhou.gov.cn", "ok", "2", "https://www.changzhou.gov.cn/x: HTTP 404")]
+
+
+def test_no_callback_is_a_generator_that_returns_a_value():
+    """Scrapy's own check, which the settings turn off in crawls (WARN_ON_GENERATOR_RETURN_VALUE)."""
+    import inspect
+
+    from scrapy.utils.misc import is_generator_with_return_value
+
+    from govcrawl import settings
+
+    assert settings.WARN_ON_GENERATOR_RETURN_VALUE is False
+    callbacks = [f for name, f in inspect.getmembers(PortalsSpider, inspect.isfunction)
+                 if (name.startswith(("parse", "challenge_")) or name == "on_error")]
+    assert len(callbacks) >= 6
+    assert [f.__name__ for f in callbacks if is_generator_with_return_value(f)] == []
