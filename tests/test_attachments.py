@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import random
+import re
+import zipfile
 
 import pytest
 
@@ -52,3 +55,53 @@ def test_docx_merged_cells_appear_once_and_paragraphs_stay_in_order():
 def test_broken_docx_is_a_warning():
     layout = layout_from_docx(b"PK\x03\x04" + b"\x00" * 100)
     assert layout.tokens == [] and "DOCX could not be opened" in layout.warnings[0]
+
+
+def _rewrite_document_xml(body: bytes, rewrite) -> bytes:
+    """The DOCX with ``word/document.xml`` passed through ``rewrite`` (str → str), every other part as it was."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(body)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "word/document.xml":
+                data = rewrite(data.decode("utf-8")).encode("utf-8")
+            target.writestr(info, data)
+    return out.getvalue()
+
+
+TITLE = "某县人民政府2022年政府信息公开工作年度报告"
+_MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+
+
+def _in_content_control(xml: str) -> str:
+    """Word's content controls around the first table (block level) and around every cell of the others."""
+    start, end = xml.index("<w:tbl>"), xml.index("</w:tbl>") + len("</w:tbl>")
+    first = '<w:sdt><w:sdtPr><w:alias w:val="表一"/></w:sdtPr><w:sdtContent>' + xml[start:end] + "</w:sdtContent></w:sdt>"
+    rest = re.sub(r"<w:tc>.*?</w:tc>", lambda m: "<w:sdt><w:sdtPr/><w:sdtContent>" + m.group() + "</w:sdtContent></w:sdt>",
+                  xml[end:])
+    return xml[:start] + first + rest
+
+
+def _title_in_a_text_box(xml: str) -> str:
+    """The title paragraph's run replaced by a text box holding it, with the VML fallback Word writes beside it."""
+    box = f"<w:txbxContent><w:p><w:r><w:t>{TITLE}</w:t></w:r></w:p></w:txbxContent>"
+    run = (f'<w:r><mc:AlternateContent xmlns:mc="{_MC}"><mc:Choice Requires="wps"><w:drawing>{box}</w:drawing>'
+           f"</mc:Choice><mc:Fallback><w:pict>{box}</w:pict></mc:Fallback></mc:AlternateContent></w:r>")
+    assert f"<w:r><w:t>{TITLE}</w:t></w:r>" in xml
+    return xml.replace(f"<w:r><w:t>{TITLE}</w:t></w:r>", run, 1)
+
+
+@pytest.mark.parametrize("wrap", [_in_content_control, _title_in_a_text_box])
+def test_docx_content_in_content_controls_and_text_boxes_reads_as_plain(wrap):
+    """A table (or its cells) in content controls reads as if they were not there; a text box's text counts once."""
+    from govcrawl.demo.render import random_tables
+    from govcrawl.demo.site import docx_report
+    from govcrawl.extract import extract_document
+
+    tables = random_tables(random.Random(5), "2021", blanks=True)
+    plain = docx_report(tables, fmt="2021", title=TITLE)
+    wrapped = _rewrite_document_xml(plain, wrap)
+    assert wrapped != plain
+    assert layout_from_docx(wrapped).tokens == layout_from_docx(plain).tokens
+    item = extract_document(wrapped, "http://127.0.0.1/r.docx")
+    assert item["tables"] == tables and item["title"] == TITLE and item["warnings"] == []

@@ -67,6 +67,9 @@ def sniff_kind(body: bytes, content_type: str | None = None, url: str | None = N
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _BODY, _P, _T, _TBL, _TR, _TC, _TCPR, _GRID_SPAN, _V_MERGE, _VAL = (
     _W + name for name in ("body", "p", "t", "tbl", "tr", "tc", "tcPr", "gridSpan", "vMerge", "val"))
+_SDT, _SDT_CONTENT, _CUSTOM_XML, _CUSTOM_XML_PR = (
+    _W + name for name in ("sdt", "sdtContent", "customXml", "customXmlPr"))
+_MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 _PR = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _CT = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 _OFFICE_DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
@@ -86,6 +89,7 @@ def layout_from_docx(body: bytes) -> Layout:
         except Exception as exc:  # python-docx raises KeyError/ValueError/BadZipFile on broken files
             layout.warnings.append(f"DOCX could not be opened ({type(exc).__name__}: {exc}); no text read")
             return layout
+    _unwrap(document_body)
     run: list[str] = []
     for child in document_body.iterchildren():
         if child.tag == _P:
@@ -98,6 +102,28 @@ def layout_from_docx(body: bytes) -> Layout:
     if run:
         layout.add_text(run)
     return layout
+
+
+def _unwrap(document_body) -> None:
+    """Content in wrappers read as if it stood in their place.
+
+    A content control (``w:sdt``) or a custom-XML element (``w:customXml``) may hold paragraphs,
+    tables, rows, cells or runs; each stands here for what it holds (its properties dropped), so
+    a table in a template's content control, or a cell in one, is read like any other.  Of an
+    ``mc:AlternateContent`` the first choice is read: its ``mc:Fallback`` repeats the same text
+    box for older readers, and its text would count twice (a title in a text box, doubled).
+    """
+    for fallback in list(document_body.iter(_MC_FALLBACK)):
+        fallback.getparent().remove(fallback)
+    for wrapper in list(document_body.iter(_SDT, _CUSTOM_XML)):  # outer ones first: inner ones move with them
+        parent = wrapper.getparent()
+        if wrapper.tag == _SDT:
+            content = wrapper.find(_SDT_CONTENT)
+            held = list(content) if content is not None else []
+        else:
+            held = [child for child in wrapper if child.tag != _CUSTOM_XML_PR]
+        index = parent.index(wrapper)
+        parent[index:index + 1] = held
 
 
 def _main_document_body(body: bytes):
