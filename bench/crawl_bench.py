@@ -210,9 +210,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the PDFs' fonts: embedded subsets, as real reports have them (default); 'cid': "
                              "named, not embedded, so the reader loads a system CJK font for each PDF; 'mixed'")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="crawl N times each, alternating, and print the median ratio (on a shared machine "
-                             "single runs move by ±30%%)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="crawl N times each, alternating, and print the median ratio (default 5: on a shared "
+                             "machine single runs move by ±30%%; --rounds 1 for a quick look)")
     parser.add_argument("--cache-dir", help="where built webs are kept (default: $TMPDIR/govcrawl-bench-webs)")
     parser.add_argument("--no-cache", action="store_true", help="build the web in memory, keep nothing")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (JSONL, logs)")
