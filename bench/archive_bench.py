@@ -1,12 +1,13 @@
 """Archive benchmark: what the raw WARC archive costs a crawl, and how fast re-extraction runs.
 
-    .venv/bin/python bench/archive_bench.py                 # 1000 reports, 3 rounds
+    .venv/bin/python bench/archive_bench.py                 # 1000 reports, 5 rounds
     .venv/bin/python bench/archive_bench.py --reports 500 --rounds 2 --jobs 2
 
 Crawls the generated web of ``bench/crawl_bench.py`` with the archive on and
 off, alternating, ``--rounds`` times each, and prints the median CPU seconds
-(user + system, from ``os.wait4``: robust against other load on the machine,
-unlike wall time) and wall seconds of each, the archive's size next to the
+(user + system of the crawler's whole process tree, extraction workers included,
+sampled as ``crawl_bench`` does: steadier under other load on the machine than
+wall time) and wall seconds of each, the archive's size next to the
 body bytes it holds, then ``python -m govcrawl.reextract`` over that archive:
 documents/s and whether it gave back the crawl's feed (same URLs and tables).
 """
@@ -24,38 +25,35 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from crawl_bench import REPO, local_settings, settings_args  # noqa: E402
+from crawl_bench import REPO, local_settings, run_measured, settings_args  # noqa: E402
 
 
 def crawl(csv_path: Path, out: Path, tmp: Path, archive: bool, concurrency: int) -> tuple[float, float]:
-    """One crawl; (CPU seconds, wall seconds)."""
+    """One crawl; (CPU seconds of its process tree, wall seconds)."""
     settings = dict(local_settings(concurrency), GOVCRAWL_STATE_PATH=str(tmp / f"state-{time.monotonic_ns()}.sqlite3"),
                     GOVCRAWL_ARCHIVE="1" if archive else "0", GOVCRAWL_ARCHIVE_DIR=str(tmp / "archive"))
     cmd = [sys.executable, "-m", "scrapy", "crawl", "portals", "-a", f"portals={csv_path}", "-O", str(out),
            *settings_args(settings)]
     env = {k: v for k, v in os.environ.items() if k not in ("GOVCRAWL_REDIS_URL", "GOVCRAWL_ARCHIVE")}
-    started = time.monotonic()
-    with open(tmp / "crawl.log", "w") as log:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log)
-        _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"crawl failed: see {tmp / 'crawl.log'}")
-    return usage.ru_utime + usage.ru_stime, time.monotonic() - started
+    run = run_measured(cmd, cwd=REPO, env=env, log_dir=tmp)
+    if run.code != 0:
+        sys.exit(f"crawl failed (exit code {run.code}):\n{run.stderr}")
+    return run.cpu, run.wall
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reports", type=int, default=1000)
     parser.add_argument("--portals", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--jobs", type=int, default=1, help="re-extraction processes")
     args = parser.parse_args(argv)
 
     from govcrawl.demo.server import DemoServer
-    from govcrawl.demo.site import generate_bench_site
+    from govcrawl.demo.site import cached_bench_site
 
-    web = generate_bench_site(args.reports, n_portals=args.portals, per_page=20)
+    web = cached_bench_site(args.reports, n_portals=args.portals, per_page=20)
     servers = [DemoServer(site).start() for _, site, _ in web]
     with tempfile.TemporaryDirectory(prefix="govcrawl-archive-bench-") as tmp_name:
         tmp = Path(tmp_name)
