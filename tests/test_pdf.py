@@ -65,6 +65,27 @@ def test_tables_read_back_on_pages_laid_out_many_ways():
     assert len(first_rules) == 12
 
 
+@pytest.mark.parametrize("look", [PdfLook(open_sides=True), PdfLook(open_sides=True, box_width=1.5, centered=True,
+                                                                 margins=(50, 40, 60, 40), column_weights=(1.2, 0.9))])
+@pytest.mark.parametrize("fmt", ["2019", "2021"])
+def test_tables_without_rules_at_their_left_and_right_ends_read_like_closed_ones(look, fmt):
+    """两边无边框: row rules and the rules between columns, none at the table's two ends."""
+    tables = random_tables(random.Random(17), fmt, blanks=True)
+    item = extract_document(pdf_report(tables, fmt=fmt, title=TITLE, font="embedded", look=look), "http://127.0.0.1/r.pdf")
+    assert item["tables"] == tables and item["warnings"] == []
+
+
+def test_punctuation_hanging_past_the_end_of_a_cell_stays_in_its_cell():
+    """With little padding, the 、 that ends a wrapped line of a label (it may not start the next line) reaches over
+    the column rule into the first number's cell; it ends the label, and the number stays a number."""
+    look = PdfLook(margins=(40.5, 38.8, 37.8, 34.9), text_size=10.5, cell_size=6.5, padding=(1.93, 2.26),
+                   rule_width=0.75, column_weights=(1.124, 1.157, 0.838, 1.230), intro_paragraphs=0, repeat_header=True)
+    tables = random_tables(random.Random(3), "2021", blanks=True)
+    item = extract_document(pdf_report(tables, fmt="2021", title=TITLE, font="embedded", look=look), "http://127.0.0.1/r.pdf")
+    assert item["tables"]["applications"]["other_fee_unpaid"] == tables["applications"]["other_fee_unpaid"]
+    assert item["tables"] == tables and item["warnings"] == []
+
+
 def test_merged_cells_appear_once_and_text_around_the_grid_keeps_its_place():
     grid = [
         [("第二十条第(五)项", 1, 3)],
@@ -177,6 +198,22 @@ def _rules(xs: list[float], ys: list[float]) -> tuple[list[tuple], list[tuple]]:
 def test_grid_rules_make_one_table_of_its_cells():
     h, v = _rules([0, 50, 100], [0, 20, 40])
     assert _find_tables(h, v) == [[(0, 0, 50, 20), (0, 20, 50, 40), (50, 0, 100, 20), (50, 20, 100, 40)]]
+
+
+def test_a_table_without_rules_at_its_ends_is_closed_by_its_row_rules():
+    h, v = _rules([0, 50, 100], [0, 20, 40])
+    inner = [edge for edge in v if edge[0] == 50]  # 两边无边框: only the rule between the columns
+    assert _find_tables(h, inner) == _find_tables(h, v)
+
+
+def test_open_sides_close_each_table_not_the_gap_between_two():
+    """Two open-sided tables of one width with a heading between: each is closed, the gap between them is no cell;
+    a header and a footer rule with nothing between them are no table."""
+    h = [(0, 0, 100), (20, 0, 100), (40, 0, 100), (80, 0, 100), (100, 0, 100)]
+    v = [(50, 0, 40), (30, 80, 100)]
+    assert _find_tables(h, v) == [[(0, 0, 50, 20), (0, 20, 50, 40), (50, 0, 100, 20), (50, 20, 100, 40)],
+                                  [(0, 80, 30, 100), (30, 80, 100, 100)]]
+    assert _find_tables([(0, 0, 100), (700, 0, 100)], [(300, 300, 400)]) == []
 
 
 def test_a_rule_missing_over_one_row_merges_its_cells():

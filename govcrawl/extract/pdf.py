@@ -496,6 +496,45 @@ def _merge_edges(edges: list[tuple]) -> list[tuple]:
     return merged
 
 
+def _open_sides(h_edges: list[tuple], v_edges: list[tuple]) -> list[tuple]:
+    """The left and right rules a table drawn without them would have, as vertical edges (x, top, bottom).
+
+    Many Chinese documents draw tables with no border at the left and right ("两边无边框"):
+    full-width row rules and the column rules between, nothing at the ends, so the first and
+    last columns close no cell.  Rows are found as runs of horizontal rules of the same extent
+    (ends within the tolerance) where each two neighbours are joined by a rule inside them, as
+    the rules between the columns join row rules; a run's ends get their missing side.  Rules
+    with nothing joining them (a page's header and footer rules, two tables with a heading
+    between) get none.  An edge already at a side leaves that side as it is.
+    """
+    tol = INTERSECTION_TOLERANCE
+    by_extent: dict[tuple[int, int], list[tuple]] = defaultdict(list)
+    for edge in h_edges:
+        by_extent[(round(edge[1] / tol), round(edge[2] / tol))].append(edge)
+    sides: list[tuple] = []
+    for rules in by_extent.values():
+        if len(rules) < 2:
+            continue
+        rules.sort()
+        x0 = min(r[1] for r in rules)
+        x1 = max(r[2] for r in rules)
+        inside = [v for v in v_edges if x0 + tol < v[0] < x1 - tol]
+        if not inside:
+            continue
+        run = [rules[0]]
+        for rule in rules[1:] + [None]:
+            if rule is not None and any(v[1] <= run[-1][0] + tol and v[2] >= rule[0] - tol for v in inside):
+                run.append(rule)
+                continue
+            if len(run) >= 2:
+                top, bottom = run[0][0], run[-1][0]
+                for x in (x0, x1):
+                    if not any(abs(v[0] - x) <= tol and v[1] <= bottom and v[2] >= top for v in v_edges):
+                        sides.append((x, top, bottom))
+            run = [rule]
+    return sides
+
+
 def _find_tables(h_edges: list[tuple], v_edges: list[tuple]) -> list[list[tuple]]:
     """Tables as lists of cell boxes (x0, top, x1, bottom), top to bottom (pdfplumber's lattice rules).
 
@@ -511,6 +550,9 @@ def _find_tables(h_edges: list[tuple], v_edges: list[tuple]) -> list[list[tuple]
         return []
     h_edges = _merge_edges(h_edges)
     v_edges = _merge_edges(v_edges)
+    sides = _open_sides(h_edges, v_edges)
+    if sides:
+        v_edges = _merge_edges(v_edges + sides)
     tol = INTERSECTION_TOLERANCE
     h_ys = [h[0] for h in h_edges]
     # Intersection (x, y) → [first v, last v, first h, last h] of the edges through it.
@@ -692,7 +734,7 @@ def _grid(box: tuple, cells: list[tuple], tops: list[float], columns: list[float
         if taken[k]:
             continue
         ch = chars[k]
-        mx = ch[4]
+        mx = ch[0] if ch[3] in _HANGING else ch[4]
         if not box_x0 <= mx <= box_x1:
             continue
         taken[k] = 1
@@ -725,6 +767,12 @@ def _grid(box: tuple, cells: list[tuple], tops: list[float], columns: list[float
                 row.append("".join(t.strip() for _, t in _lines(cell_chars)))
         grid.append(row)
     return grid
+
+
+# Closing punctuation never starts a line, so Word and WPS let it hang past the end of a full line
+# (标点溢出边界), in a cell too: its middle may lie over the next column's rule.  Where it starts says
+# which cell it ends.
+_HANGING = frozenset("、，。；：！？）」』》〉】”’,.;:!?)")
 
 
 def _add_blocks(layout: Layout, chars: list[Char], tables: list[list[tuple]]) -> None:
