@@ -207,7 +207,7 @@ class PdfLook:
 
     Real reports come out of Word, WPS and many templates, so no two agencies' tables sit on the same
     ruling lines.  The default: A4, 30 pt margins, 6 pt cell text left-aligned with reportlab's padding,
-    0.5 pt rules, no header repeated; :meth:`random` draws a look within what reports exported from an
+    0.5 pt rules all round, no header repeated; :meth:`random` draws a look within what reports exported from an
     office suite show (A4, Letter or 16K pages).
     """
 
@@ -222,6 +222,7 @@ class PdfLook:
     intro_paragraphs: int = 1
     repeat_header: bool = False  # a table broken across pages repeats its header rows, as Word's option does
     centered: bool = False  # cell text centred, as most agencies' templates have it
+    open_sides: bool = False  # no rule at the table's left and right ends (两边无边框), as many Chinese documents have
 
     @classmethod
     def random(cls, rng: random.Random) -> PdfLook:
@@ -237,6 +238,7 @@ class PdfLook:
             intro_paragraphs=rng.randint(0, 3),
             repeat_header=rng.random() < 0.5,
             centered=rng.random() < 0.6,
+            open_sides=rng.random() < 0.25,
         )
 
 
@@ -300,11 +302,18 @@ def pdf_report(tables: dict, *, fmt: str, title: str, font: str = "cid", look: P
     for key, grid in render.grids(tables, fmt).items():
         placed, n_rows, n_cols = render.place(grid)
         data = [["" for _ in range(n_cols)] for _ in range(n_rows)]
-        commands = [("GRID", (0, 0), (-1, -1), look.rule_width, colors.black), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        commands = [("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                     ("LEFTPADDING", (0, 0), (-1, -1), pad_x), ("RIGHTPADDING", (0, 0), (-1, -1), pad_x),
                     ("TOPPADDING", (0, 0), (-1, -1), pad_y), ("BOTTOMPADDING", (0, 0), (-1, -1), pad_y)]
-        if look.box_width:
-            commands.append(("BOX", (0, 0), (-1, -1), look.box_width, colors.black))
+        if look.open_sides:  # rules between the columns and rows, and above and below the table; none at its ends
+            frame = look.box_width or look.rule_width
+            commands += [("INNERGRID", (0, 0), (-1, -1), look.rule_width, colors.black),
+                         ("LINEABOVE", (0, 0), (-1, 0), frame, colors.black),
+                         ("LINEBELOW", (0, -1), (-1, -1), frame, colors.black)]
+        else:
+            commands.append(("GRID", (0, 0), (-1, -1), look.rule_width, colors.black))
+            if look.box_width:
+                commands.append(("BOX", (0, 0), (-1, -1), look.box_width, colors.black))
         for r, c, rowspan, colspan, text in placed:
             data[r][c] = Paragraph(htmlmod.escape(text), cell_style) if text else ""
             if rowspan > 1 or colspan > 1:
