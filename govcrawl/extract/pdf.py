@@ -39,7 +39,7 @@ import threading
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from functools import partial
-from itertools import compress, repeat
+from itertools import accumulate, compress, repeat
 from operator import add, gt, itemgetter, ne, not_
 
 import pypdfium2 as pdfium
@@ -518,12 +518,16 @@ def _open_sides(h_edges: list[tuple], v_edges: list[tuple]) -> list[tuple]:
         rules.sort()
         x0 = min(r[1] for r in rules)
         x1 = max(r[2] for r in rules)
-        inside = [v for v in v_edges if x0 + tol < v[0] < x1 - tol]
+        inside = sorted((v[1], v[2]) for v in v_edges if x0 + tol < v[0] < x1 - tol)  # (top, bottom)
         if not inside:
             continue
+        tops = [top for top, _ in inside]
+        reach = list(accumulate((bottom for _, bottom in inside), max))  # lowest bottom of the rules up to each
         run = [rules[0]]
         for rule in rules[1:] + [None]:
-            if rule is not None and any(v[1] <= run[-1][0] + tol and v[2] >= rule[0] - tol for v in inside):
+            # joined: some rule inside starts at or above the last row rule and ends at or below this one
+            above = bisect_right(tops, run[-1][0] + tol)
+            if rule is not None and above and reach[above - 1] >= rule[0] - tol:
                 run.append(rule)
                 continue
             if len(run) >= 2:
