@@ -91,9 +91,19 @@ def _title_in_a_text_box(xml: str) -> str:
     return xml.replace(f"<w:r><w:t>{TITLE}</w:t></w:r>", run, 1)
 
 
-@pytest.mark.parametrize("wrap", [_in_content_control, _title_in_a_text_box])
+def _table_in_a_text_box(xml: str) -> str:
+    """The first table moved into a text box of a paragraph of its own (with Word's VML fallback beside it)."""
+    start, end = xml.index("<w:tbl>"), xml.index("</w:tbl>") + len("</w:tbl>")
+    box = f"<w:txbxContent>{xml[start:end]}<w:p/></w:txbxContent>"
+    paragraph = (f'<w:p><w:r><mc:AlternateContent xmlns:mc="{_MC}"><mc:Choice Requires="wps"><w:drawing>{box}'
+                 f"</w:drawing></mc:Choice><mc:Fallback><w:pict>{box}</w:pict></mc:Fallback></mc:AlternateContent></w:r></w:p>")
+    return xml[:start] + paragraph + xml[end:]
+
+
+@pytest.mark.parametrize("wrap", [_in_content_control, _title_in_a_text_box, _table_in_a_text_box])
 def test_docx_content_in_content_controls_and_text_boxes_reads_as_plain(wrap):
-    """A table (or its cells) in content controls reads as if they were not there; a text box's text counts once."""
+    """A table (or its cells) in content controls reads as if they were not there; a text box's text counts once,
+    and a table in a text box is a table."""
     from govcrawl.demo.render import random_tables
     from govcrawl.demo.site import docx_report
     from govcrawl.extract import extract_document

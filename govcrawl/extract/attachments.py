@@ -67,8 +67,8 @@ def sniff_kind(body: bytes, content_type: str | None = None, url: str | None = N
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _BODY, _P, _T, _TBL, _TR, _TC, _TCPR, _GRID_SPAN, _V_MERGE, _VAL = (
     _W + name for name in ("body", "p", "t", "tbl", "tr", "tc", "tcPr", "gridSpan", "vMerge", "val"))
-_SDT, _SDT_CONTENT, _CUSTOM_XML, _CUSTOM_XML_PR = (
-    _W + name for name in ("sdt", "sdtContent", "customXml", "customXmlPr"))
+_SDT, _SDT_CONTENT, _CUSTOM_XML, _CUSTOM_XML_PR, _TXBX_CONTENT = (
+    _W + name for name in ("sdt", "sdtContent", "customXml", "customXmlPr", "txbxContent"))
 _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 _PR = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _CT = "{http://schemas.openxmlformats.org/package/2006/content-types}"
@@ -111,10 +111,23 @@ def _unwrap(document_body) -> None:
     tables, rows, cells or runs; each stands here for what it holds (its properties dropped), so
     a table in a template's content control, or a cell in one, is read like any other.  Of an
     ``mc:AlternateContent`` the first choice is read: its ``mc:Fallback`` repeats the same text
-    box for older readers, and its text would count twice (a title in a text box, doubled).
+    box for older readers, and its text would count twice (a title in a text box, doubled).  What
+    a text box in a paragraph of the body holds (paragraphs, a table) follows that paragraph, so a
+    table in a text box is read as a table, not as one paragraph of all its cells.
     """
     for fallback in list(document_body.iter(_MC_FALLBACK)):
         fallback.getparent().remove(fallback)
+    after: dict = {}  # a body paragraph → where the next block taken out of its text boxes goes
+    for box in list(document_body.iter(_TXBX_CONTENT)):
+        holder = box
+        while holder.getparent() is not None and holder.getparent() is not document_body:
+            holder = holder.getparent()
+        if holder.getparent() is None or holder.tag != _P:
+            continue  # a box in a table cell: the cell reads its text
+        at = after.get(holder, document_body.index(holder) + 1)
+        blocks = list(box)
+        document_body[at:at] = blocks
+        after[holder] = at + len(blocks)
     for wrapper in list(document_body.iter(_SDT, _CUSTOM_XML)):  # outer ones first: inner ones move with them
         parent = wrapper.getparent()
         if wrapper.tag == _SDT:
