@@ -100,7 +100,16 @@ def _table_in_a_text_box(xml: str) -> str:
     return xml[:start] + paragraph + xml[end:]
 
 
-@pytest.mark.parametrize("wrap", [_in_content_control, _title_in_a_text_box, _table_in_a_text_box])
+def _table_in_a_text_box_in_a_content_control(xml: str) -> str:
+    """The paragraph holding the table's text box, itself inside a block-level content control."""
+    boxed = _table_in_a_text_box(xml)
+    start = boxed.index('<w:p><w:r><mc:AlternateContent')
+    end = boxed.index("</mc:AlternateContent></w:r></w:p>", start) + len("</mc:AlternateContent></w:r></w:p>")
+    return boxed[:start] + "<w:sdt><w:sdtPr/><w:sdtContent>" + boxed[start:end] + "</w:sdtContent></w:sdt>" + boxed[end:]
+
+
+@pytest.mark.parametrize("wrap", [_in_content_control, _title_in_a_text_box, _table_in_a_text_box,
+                                  _table_in_a_text_box_in_a_content_control])
 def test_docx_content_in_content_controls_and_text_boxes_reads_as_plain(wrap):
     """A table (or its cells) in content controls reads as if they were not there; a text box's text counts once,
     and a table in a text box is a table."""

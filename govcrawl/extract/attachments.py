@@ -117,17 +117,6 @@ def _unwrap(document_body) -> None:
     """
     for fallback in list(document_body.iter(_MC_FALLBACK)):
         fallback.getparent().remove(fallback)
-    after: dict = {}  # a body paragraph → where the next block taken out of its text boxes goes
-    for box in list(document_body.iter(_TXBX_CONTENT)):
-        holder = box
-        while holder.getparent() is not None and holder.getparent() is not document_body:
-            holder = holder.getparent()
-        if holder.getparent() is None or holder.tag != _P:
-            continue  # a box in a table cell: the cell reads its text
-        at = after.get(holder, document_body.index(holder) + 1)
-        blocks = list(box)
-        document_body[at:at] = blocks
-        after[holder] = at + len(blocks)
     for wrapper in list(document_body.iter(_SDT, _CUSTOM_XML)):  # outer ones first: inner ones move with them
         parent = wrapper.getparent()
         if wrapper.tag == _SDT:
@@ -137,6 +126,17 @@ def _unwrap(document_body) -> None:
             held = [child for child in wrapper if child.tag != _CUSTOM_XML_PR]
         index = parent.index(wrapper)
         parent[index:index + 1] = held
+    after: dict = {}  # a body paragraph → where the next block taken out of its text boxes goes
+    for box in list(document_body.iter(_TXBX_CONTENT)):
+        holder = box
+        while holder.getparent() is not None and holder.getparent() is not document_body:
+            holder = holder.getparent()
+        if holder.getparent() is None or holder.tag != _P:
+            continue  # a box in a table cell: the cell reads its text (content controls are gone by now)
+        at = after.get(holder, document_body.index(holder) + 1)
+        blocks = list(box)
+        document_body[at:at] = blocks
+        after[holder] = at + len(blocks)
 
 
 def _main_document_body(body: bytes):
