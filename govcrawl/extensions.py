@@ -118,9 +118,6 @@ class RemoteControlIfEnabled:
 
 
 class EarlyExtractionWorkers:
-    def __init__(self, pool):
-        self.pool = pool
-
     @classmethod
     def from_crawler(cls, crawler):
         from govcrawl.extract.pool import crawler_pool
@@ -132,7 +129,7 @@ class EarlyExtractionWorkers:
         if not pool.workers:
             raise NotConfigured("GOVCRAWL_EXTRACT_WORKERS=0: documents are read in the crawler")
         pool.start()  # closed with the engine, by crawler_pool's own signal
-        return cls(pool)
+        return cls()
 
 
 class LeanGarbageCollection:
