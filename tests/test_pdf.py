@@ -65,8 +65,14 @@ def test_tables_read_back_on_pages_laid_out_many_ways():
     assert len(first_rules) == 12
 
 
-@pytest.mark.parametrize("look", [PdfLook(open_sides=True), PdfLook(open_sides=True, box_width=1.5, centered=True,
-                                                                 margins=(50, 40, 60, 40), column_weights=(1.2, 0.9))])
+@pytest.mark.parametrize("look", [
+    PdfLook(open_sides=True),
+    PdfLook(open_sides=True, box_width=1.5, centered=True, margins=(50, 40, 60, 40), column_weights=(1.2, 0.9)),
+    # a grey header band draws its own two ends: the rows below it have none
+    PdfLook(open_sides=True, fills="header", rule_width=0.25),
+    # rules drawn as rectangles, the frame's 1.5 pt ones ending outside the row rules' 0.5 pt ones
+    PdfLook(open_sides=True, borders="rects", fills="header", box_width=1.5),
+])
 @pytest.mark.parametrize("fmt", ["2019", "2021"])
 def test_tables_without_rules_at_their_left_and_right_ends_read_like_closed_ones(look, fmt):
     """两边无边框: row rules and the rules between columns, none at the table's two ends."""
@@ -214,6 +220,30 @@ def test_open_sides_close_each_table_not_the_gap_between_two():
     assert _find_tables(h, v) == [[(0, 0, 50, 20), (0, 20, 50, 40), (50, 0, 100, 20), (50, 20, 100, 40)],
                                   [(0, 80, 30, 100), (30, 80, 100, 100)]]
     assert _find_tables([(0, 0, 100), (700, 0, 100)], [(300, 300, 400)]) == []
+
+
+def test_open_sides_are_completed_where_a_side_is_drawn_for_some_rows_only():
+    """A shaded header band draws its own two ends: the rows below it are closed all the same."""
+    h = [(y, 0, 100) for y in (0, 20, 40, 60)]
+    band = [(0, 0, 20), (100, 0, 20)]
+    assert _find_tables(h, [(50, 0, 60)] + band) == _find_tables(*_rules([0, 50, 100], [0, 20, 40, 60]))
+
+
+def test_open_sides_group_row_rules_whose_ends_differ_by_less_than_the_tolerance():
+    """A heavier frame's rules end a little outside the row rules' (64.43 against 64.81: they round apart on a
+    3 pt grid), and no column rule runs from the top rule to the bottom one: one table all the same, every row
+    closed."""
+    h = [(0, 64.43, 300.2), (20, 64.81, 299.8), (40, 64.81, 299.8), (60, 64.43, 300.2)]
+    v = [(150, 0, 20), (100, 20, 40), (200, 40, 60)]
+    assert _find_tables(h, v) == _find_tables(h, v + [(64.43, 0, 60), (300.2, 0, 60)])
+
+
+def test_a_side_rule_moved_by_snapping_is_no_missing_side():
+    """Snapping averages the rules near one position over the whole page, so a column rule can land ~3 pt from
+    where the row rules end: it is their side, and no second side is added beside it (a sliver of a cell)."""
+    h = [(y, 153.53, 300) for y in (0, 20, 40)]
+    v = [(156.61, 0, 40), (200, 0, 40), (300, 0, 40)]
+    assert _find_tables(h, v) == [[(156.61, 0, 200, 20), (156.61, 20, 200, 40), (200, 0, 300, 20), (200, 20, 300, 40)]]
 
 
 def test_a_rule_missing_over_one_row_merges_its_cells():

@@ -223,6 +223,12 @@ class PdfLook:
     repeat_header: bool = False  # a table broken across pages repeats its header rows, as Word's option does
     centered: bool = False  # cell text centred, as most agencies' templates have it
     open_sides: bool = False  # no rule at the table's left and right ends (两边无边框), as many Chinese documents have
+    # "lines": each rule a stroked line; "rects": a filled rectangle the rule's width thick (square ends),
+    # as LibreOffice and some Word versions export borders
+    borders: str = "lines"
+    # None; "cells": a white filled rectangle behind every cell (Word and WPS export cell shading so: the
+    # real PDFs in ../shared/real have one per cell); "header": grey behind the header rows only
+    fills: str | None = None
 
     @classmethod
     def random(cls, rng: random.Random) -> PdfLook:
@@ -239,6 +245,8 @@ class PdfLook:
             repeat_header=rng.random() < 0.5,
             centered=rng.random() < 0.6,
             open_sides=rng.random() < 0.25,
+            borders=rng.choice(["lines", "lines", "rects"]),
+            fills=rng.choice([None, None, "cells", "header"]),
         )
 
 
@@ -314,10 +322,14 @@ def pdf_report(tables: dict, *, fmt: str, title: str, font: str = "cid", look: P
             commands.append(("GRID", (0, 0), (-1, -1), look.rule_width, colors.black))
             if look.box_width:
                 commands.append(("BOX", (0, 0), (-1, -1), look.box_width, colors.black))
+        header_rows = next((r for r, row in enumerate(grid) if any(_NUMBER.fullmatch(text) for text, _, _ in row)), 0)
         for r, c, rowspan, colspan, text in placed:
             data[r][c] = Paragraph(htmlmod.escape(text), cell_style) if text else ""
             if rowspan > 1 or colspan > 1:
                 commands.append(("SPAN", (c, r), (c + colspan - 1, r + rowspan - 1)))
+            if look.fills == "cells" or (look.fills == "header" and r < header_rows):
+                commands.insert(0, ("BACKGROUND", (c, r), (c + colspan - 1, r + rowspan - 1),
+                                    colors.white if look.fills == "cells" else colors.Color(0.85, 0.85, 0.85)))
         width = page[0] - left - right
         # the 三 table: three label columns, seven number columns; it must fit one page (merged cells do not split)
         if key == "applications":  # label columns narrowed only where the numbers would not fit
@@ -326,13 +338,35 @@ def pdf_report(tables: dict, *, fmt: str, title: str, font: str = "cid", look: P
         else:
             base = [width / n_cols] * n_cols
         widths = _column_widths(base, look.column_weights, width)
-        header_rows = next((r for r, row in enumerate(grid) if any(_NUMBER.fullmatch(text) for text, _, _ in row)), 0)
         story += [Paragraph(render.T.SECTION_TITLES[key], text_style), Spacer(1, 4),
                   Table(data, colWidths=widths, style=TableStyle(commands),
                         repeatRows=header_rows if look.repeat_header else 0), Spacer(1, 8)]
     story += [Paragraph("五、存在的主要问题及改进情况", text_style), Paragraph("无。", text_style)]
-    doc.build(story)
+    if look.borders == "rects":
+        doc.build(story, canvasmaker=_rect_rule_canvas())
+    elif look.borders == "lines":
+        doc.build(story)
+    else:
+        raise ValueError(f"borders must be 'lines' or 'rects', not {look.borders!r}")
     return out.getvalue()
+
+
+def _rect_rule_canvas():
+    """A reportlab canvas that draws every horizontal or vertical line as a filled rectangle (square ends)."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    class RectRuleCanvas(Canvas):
+        def line(self, x1, y1, x2, y2):
+            half = self._lineWidth / 2
+            if y1 != y2 and x1 != x2:
+                return super().line(x1, y1, x2, y2)
+            left, right, bottom, top = min(x1, x2), max(x1, x2), min(y1, y2), max(y1, y2)
+            self.saveState()
+            self.setFillColor(self._strokeColorObj)
+            self.rect(left - half, bottom - half, right - left + 2 * half, top - bottom + 2 * half, stroke=0, fill=1)
+            self.restoreState()
+
+    return RectRuleCanvas
 
 
 # ------------------------------------------------------------------------- TRS

@@ -273,6 +273,7 @@ def _display_transform(rotation: int):
 # and one float less per character is worth having (making the tuples is a good part of a page).
 Char = tuple
 _X0 = itemgetter(0)
+_START = itemgetter(1)  # of an edge (position, start, end)
 _TOP = itemgetter(1)
 # Of a cell (x0, top, x1, bottom).
 _X1 = itemgetter(2)
@@ -505,14 +506,27 @@ def _open_sides(h_edges: list[tuple], v_edges: list[tuple]) -> list[tuple]:
     (ends within the tolerance) where each two neighbours are joined by a rule inside them, as
     the rules between the columns join row rules; a run's ends get their missing side.  Rules
     with nothing joining them (a page's header and footer rules, two tables with a heading
-    between) get none.  An edge already at a side leaves that side as it is.
+    between) get none.  A side already drawn all along a run is left as it is.
     """
     tol = INTERSECTION_TOLERANCE
-    by_extent: dict[tuple[int, int], list[tuple]] = defaultdict(list)
-    for edge in h_edges:
-        by_extent[(round(edge[1] / tol), round(edge[2] / tol))].append(edge)
+    # Rules of the same extent: both ends within the tolerance of the first rule of the group.
+    # (Not rounded positions: 64.43 and 64.81, a heavier frame's end and the row rules', round apart.)
+    groups: list[list[tuple]] = []
+    for edge in sorted(h_edges, key=_START):
+        home = None
+        for rules in reversed(groups):
+            first = rules[0]
+            if edge[1] - first[1] > tol:
+                break  # sorted by start: no earlier group can hold it
+            if abs(edge[2] - first[2]) <= tol:
+                home = rules
+                break
+        if home is None:
+            groups.append([edge])
+        else:
+            home.append(edge)
     sides: list[tuple] = []
-    for rules in by_extent.values():
+    for rules in groups:
         if len(rules) < 2:
             continue
         rules.sort()
@@ -533,10 +547,28 @@ def _open_sides(h_edges: list[tuple], v_edges: list[tuple]) -> list[tuple]:
             if len(run) >= 2:
                 top, bottom = run[0][0], run[-1][0]
                 for x in (x0, x1):
-                    if not any(abs(v[0] - x) <= tol and v[1] <= bottom and v[2] >= top for v in v_edges):
+                    # Snapping may have moved the side rule there is by up to its tolerance (pdfplumber's
+                    # snap averages every rule near a position, across the page's tables too).
+                    near = [(v[1], v[2]) for v in v_edges if abs(v[0] - x) <= tol + SNAP_TOLERANCE]
+                    if not _covered(sorted(near), top, bottom):
                         sides.append((x, top, bottom))
             run = [rule]
     return sides
+
+
+def _covered(spans: list[tuple], top: float, bottom: float) -> bool:
+    """Whether the sorted (top, bottom) spans leave no gap wider than the tolerance in [top, bottom].
+
+    A side drawn for part of the rows only (a shaded header band's edge in a table without
+    side rules) leaves the other rows open: the whole side is added, and merging joins the pieces.
+    """
+    tol = JOIN_TOLERANCE
+    reached = top
+    for start, end in spans:
+        if start > reached + tol:
+            break
+        reached = max(reached, end)
+    return reached >= bottom - tol
 
 
 def _find_tables(h_edges: list[tuple], v_edges: list[tuple]) -> list[list[tuple]]:
