@@ -19,7 +19,7 @@ from govcrawl.demo.render import random_tables
 from govcrawl.demo.site import PdfLook, pdf_report
 from govcrawl.extract import extract_document, is_report
 from govcrawl.extract.layout import ROW_END
-from govcrawl.extract.pdf import _find_tables, layout_from_pdf
+from govcrawl.extract.pdf import _find_tables, _page_edges, _upright, layout_from_pdf
 from tests.pdf_reports import EMBEDDINGS, grid_pdf, report_pdf, scanned_pdf
 
 TITLE = "某县人民政府2022年政府信息公开工作年度报告"
@@ -163,6 +163,28 @@ def test_table_rules_drawn_as_thin_filled_rectangles(embedding):
                 if obj.type == pdfium_c.FPDF_PAGEOBJ_PATH}
     assert segments and segments <= {4, 5}  # rectangles only, no stroked lines
     assert extract_document(body, "http://127.0.0.1/r.pdf")["tables"] == tables
+
+
+def test_white_shapes_are_not_rules_and_shaded_ones_are():
+    """Word and WPS put a white rectangle behind every cell: on the white page it draws nothing, so it is no rule.
+    A grey band, or a line of any colour, is."""
+    import io
+
+    from reportlab.pdfgen.canvas import Canvas
+
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=(400, 400))
+    canvas.setFillColorRGB(1, 1, 1)
+    canvas.rect(50, 300, 100, 20, stroke=0, fill=1)  # white: nothing to see
+    canvas.setFillColorRGB(0.85, 0.85, 0.85)
+    canvas.rect(50, 200, 100, 20, stroke=0, fill=1)  # grey: its four sides show
+    canvas.setStrokeColorRGB(1, 1, 1)
+    canvas.line(50, 100, 150, 100)  # a white line is still drawn as a line (it may cross something)
+    canvas.save()
+    page = pdfium.PdfDocument(out.getvalue())[0]
+    h_edges, v_edges, _ = _page_edges(page.raw, _upright)
+    assert sorted(round(y) for y, _, _ in h_edges) == [-220, -200, -100]
+    assert sorted(round(x) for x, _, _ in v_edges) == [50, 150]
 
 
 def test_scanned_pdf_says_it_has_no_text_layer():

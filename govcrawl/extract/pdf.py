@@ -5,8 +5,9 @@ Owns everything between PDF bytes and cells:
 * characters with their boxes (pdfium's text page: the text in one call,
   then one ctypes call per character box), grouped into words and lines;
 * ruling lines and rectangles from the pages' path objects (form XObjects
-  included, their matrices applied) turned into cell grids, merged cells as
-  ``None`` at the positions they cover;
+  included, their matrices applied; white fills, which draw nothing on the
+  page, left out) turned into cell grids, merged cells as ``None`` at the
+  positions they cover;
 * the text outside the grids as lines, all blocks of a page in top-to-bottom
   order, so a table split over pages reads as one stream;
 * the clear warnings: a PDF that cannot be opened, and pages with no text
@@ -23,7 +24,8 @@ returns no characters at all for CJK fonts embedded the way fpdf2 embeds
 Noto Sans CJK, which pdfium reads.  pdfplumber is not needed by any document
 we know of; its table-finding rules (snap/join/intersection tolerances of
 3 pt, smallest-cell search, rows by cell tops and columns by cell lefts) are
-reproduced below because the golds were made with them.
+reproduced below because the golds were made with them (pdfplumber also
+counts the white rectangles behind cells; the golds read the same without).
 
 Geometry is in "display space": points, x to the right and y downwards on the
 page as shown, i.e. after the page's /Rotate.  Only relative positions matter,
@@ -105,6 +107,7 @@ _get_segment = _untyped(pdfium_c.FPDFPath_GetPathSegment, _Handle)
 _segment_point = _untyped(pdfium_c.FPDFPathSegment_GetPoint, _INT)
 _segment_type = _untyped(pdfium_c.FPDFPathSegment_GetType, _INT)
 _segment_closes = _untyped(pdfium_c.FPDFPathSegment_GetClose, _INT)
+_fill_color = _untyped(pdfium_c.FPDFPageObj_GetFillColor, _INT)
 _count_form_objects = _untyped(pdfium_c.FPDFFormObj_CountObjects, _INT)
 # The index is an unsigned long: declared, as a C int would not fill it.
 _get_form_object = _untyped(pdfium_c.FPDFFormObj_GetObject, _Handle, ctypes.c_void_p, ctypes.c_ulong)
@@ -376,13 +379,20 @@ def _page_edges(raw, to_display) -> tuple[list[tuple], list[tuple], int]:
     fill = ctypes.c_int()
     stroke = ctypes.c_int()
     fill_ref, stroke_ref = ctypes.byref(fill), ctypes.byref(stroke)
+    rgba = (ctypes.c_uint * 4)()
+    rgba_refs = [ctypes.byref(rgba, 4 * i) for i in range(4)]
 
     def walk(obj, kind, parent):
         nonlocal images
         if kind == _PATH:
             _draw_mode(obj, fill_ref, stroke_ref)
-            if not fill.value and not stroke.value:
-                return  # invisible (a clipping path)
+            if not stroke.value:
+                if not fill.value:
+                    return  # invisible (a clipping path)
+                # White on the white page draws nothing a reader sees: Word and WPS put a white
+                # rectangle behind every cell (two thirds of the paths of the real reports' PDFs).
+                if _fill_color(obj, *rgba_refs) and rgba[0] == rgba[1] == rgba[2] == 255:
+                    return
             _object_matrix(obj, matrix_ref)
             m = unpack_matrix(matrix)
             a, b, c, d, e, f = m if parent is None else _multiply(m, parent)
