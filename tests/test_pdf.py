@@ -19,7 +19,7 @@ from govcrawl.demo.render import random_tables
 from govcrawl.demo.site import PdfLook, pdf_report
 from govcrawl.extract import extract_document, is_report
 from govcrawl.extract.layout import ROW_END
-from govcrawl.extract.pdf import _find_tables, _page_edges, _upright, layout_from_pdf
+from govcrawl.extract.pdf import _find_tables, _page_edges, _PageText, _realign, _upright, layout_from_pdf
 from tests.pdf_reports import EMBEDDINGS, grid_pdf, report_pdf, scanned_pdf
 
 TITLE = "某县人民政府2022年政府信息公开工作年度报告"
@@ -79,6 +79,22 @@ def test_tables_without_rules_at_their_left_and_right_ends_read_like_closed_ones
     tables = random_tables(random.Random(17), fmt, blanks=True)
     item = extract_document(pdf_report(tables, fmt=fmt, title=TITLE, font="embedded", look=look), "http://127.0.0.1/r.pdf")
     assert item["tables"] == tables and item["warnings"] == []
+
+
+@pytest.mark.parametrize("borders", ["rows", "none"])
+@pytest.mark.parametrize("fmt", ["2019", "2021"])
+def test_tables_without_column_rules_keep_their_empty_cells(borders, fmt):
+    """Rules between the rows only (三线表-like), or none: nothing marks an empty cell, and read as text a row's
+    numbers after a gap would move left.  Placed under the columns of a fuller row near them, they stay put."""
+    tables = random_tables(random.Random(23), fmt, blanks=True)
+    blanks = [(key, row) for key, rows in tables["applications"].items() for row, v in rows.items() if v is None]
+    assert len(blanks) >= 5
+    # 四 has one data row: no fuller row to go by (not read this way yet)
+    tables["review_litigation"] = random_tables(random.Random(23), fmt)["review_litigation"]
+    for look in (PdfLook(borders=borders), PdfLook(borders=borders, centered=True, margins=(60, 40, 50, 50))):
+        item = extract_document(pdf_report(tables, fmt=fmt, title=TITLE, font="embedded", look=look),
+                                "http://127.0.0.1/r.pdf")
+        assert item["tables"] == tables and item["warnings"] == [], look
 
 
 def test_punctuation_hanging_past_the_end_of_a_cell_stays_in_its_cell():
@@ -266,6 +282,23 @@ def test_a_side_rule_moved_by_snapping_is_no_missing_side():
     h = [(y, 153.53, 300) for y in (0, 20, 40)]
     v = [(156.61, 0, 40), (200, 0, 40), (300, 0, 40)]
     assert _find_tables(h, v) == [[(156.61, 0, 200, 20), (156.61, 20, 200, 40), (200, 0, 300, 20), (200, 20, 300, 40)]]
+
+
+def _value_row(k: int, label: str, xs: list[float], headings: int = 0) -> tuple:
+    return (k, [(10.0, 60.0, label)], [(x - 4, x + 4, str(n)) for n, x in enumerate(xs, 1)], [], headings)
+
+
+def test_a_short_row_takes_the_columns_of_a_fuller_row_across_a_page_break_not_across_a_heading():
+    columns = [200, 240, 280, 320, 360]
+    full = _PageText([], [], [_value_row(0, "总计", columns)], 0)
+    short = _PageText([], [], [_value_row(0, "结转", [200, 280, 360])], 0)
+    assert _realign(short, full, None) == {0: ["结转", "1", "", "2", "", "3"]}  # the fuller row on the page before
+    assert _realign(short, None, full) == {0: ["结转", "1", "", "2", "", "3"]}  # or after
+    # a section heading (四、…情况) between them: another table, whose columns are not this row's
+    after_heading = _PageText([], [], [_value_row(3, "结转", [200, 280, 360], headings=1)], 1)
+    assert _realign(after_heading, full, None) == {}
+    # values that sit under no column of the fuller row: left as they are
+    assert _realign(_PageText([], [], [_value_row(0, "x", [200, 300])], 0), full, None) == {}
 
 
 def test_a_rule_missing_over_one_row_merges_its_cells():

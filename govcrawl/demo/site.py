@@ -224,7 +224,9 @@ class PdfLook:
     centered: bool = False  # cell text centred, as most agencies' templates have it
     open_sides: bool = False  # no rule at the table's left and right ends (两边无边框), as many Chinese documents have
     # "lines": each rule a stroked line; "rects": a filled rectangle the rule's width thick (square ends),
-    # as LibreOffice and some Word versions export borders
+    # as LibreOffice and some Word versions export borders; "rows": rules between the rows only, no column
+    # rules (三线表-like); "none": no rules at all.  random() draws the first two only: the reader cannot
+    # tell an empty cell of the one data row of a table without column rules (四) from no cell.
     borders: str = "lines"
     # None; "cells": a white filled rectangle behind every cell (Word and WPS export cell shading so: the
     # real PDFs in ../shared/real have one per cell); "header": grey behind the header rows only
@@ -313,7 +315,11 @@ def pdf_report(tables: dict, *, fmt: str, title: str, font: str = "cid", look: P
         commands = [("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                     ("LEFTPADDING", (0, 0), (-1, -1), pad_x), ("RIGHTPADDING", (0, 0), (-1, -1), pad_x),
                     ("TOPPADDING", (0, 0), (-1, -1), pad_y), ("BOTTOMPADDING", (0, 0), (-1, -1), pad_y)]
-        if look.open_sides:  # rules between the columns and rows, and above and below the table; none at its ends
+        if look.borders in ("rows", "none"):
+            if look.borders == "rows":
+                commands += [("LINEABOVE", (0, 0), (-1, 0), look.box_width or look.rule_width, colors.black),
+                             ("LINEBELOW", (0, 0), (-1, -1), look.rule_width, colors.black)]
+        elif look.open_sides:  # rules between the columns and rows, and above and below the table; none at its ends
             frame = look.box_width or look.rule_width
             commands += [("INNERGRID", (0, 0), (-1, -1), look.rule_width, colors.black),
                          ("LINEABOVE", (0, 0), (-1, 0), frame, colors.black),
@@ -344,10 +350,10 @@ def pdf_report(tables: dict, *, fmt: str, title: str, font: str = "cid", look: P
     story += [Paragraph("五、存在的主要问题及改进情况", text_style), Paragraph("无。", text_style)]
     if look.borders == "rects":
         doc.build(story, canvasmaker=_rect_rule_canvas())
-    elif look.borders == "lines":
+    elif look.borders in ("lines", "rows", "none"):
         doc.build(story)
     else:
-        raise ValueError(f"borders must be 'lines' or 'rects', not {look.borders!r}")
+        raise ValueError(f"borders must be 'lines', 'rects', 'rows' or 'none', not {look.borders!r}")
     return out.getvalue()
 
 

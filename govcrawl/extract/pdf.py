@@ -9,7 +9,9 @@ Owns everything between PDF bytes and cells:
   page, left out) turned into cell grids, merged cells as ``None`` at the
   positions they cover;
 * the text outside the grids as lines, all blocks of a page in top-to-bottom
-  order, so a table split over pages reads as one stream;
+  order, so a table split over pages reads as one stream; the rows of a table
+  printed without column rules keep their empty cells, placed under the
+  columns of a fuller row near them (``_realign``, across a page break too);
 * the clear warnings: a PDF that cannot be opened, and pages with no text
   layer (scans);
 * the scanned pages of a PDF that has text on its other pages: read by OCR
@@ -40,6 +42,7 @@ import struct
 import threading
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
+from dataclasses import dataclass
 from functools import partial
 from itertools import accumulate, compress, repeat
 from operator import add, gt, itemgetter, ne, not_
@@ -135,12 +138,26 @@ def _layout_from_pdf(body: bytes) -> Layout:
         no_text: list[int] = []
         scanned: list[int] = []
         mixed: _MixedScan | None = None
+        # A page's blocks go into the layout once the next page is read: a table broken across
+        # pages has its fuller rows (``_realign``) on either side of the break.
+        pending: _PageText | None = None
+        before: _PageText | None = None  # the page emitted last
+
+        def flush(after: _PageText | None) -> None:
+            nonlocal pending, before
+            if pending is not None:
+                pending.emit(layout, _realign(pending, before, after))
+                before, pending = pending, None
+
         for number in range(1, pages + 1):
             try:
-                chars, images = _read_page(document, number - 1, layout)
+                chars, images, page = _read_page(document, number - 1)
             except Exception as exc:  # one broken page must not lose the others
                 layout.warnings.append(f"PDF page {number} could not be read ({type(exc).__name__}: {exc})")
                 continue
+            if page is not None:
+                flush(page)
+                pending = page
             if not chars:
                 no_text.append(number)
                 if images:
@@ -148,7 +165,10 @@ def _layout_from_pdf(body: bytes) -> Layout:
                     if mixed is None:
                         mixed = _MixedScan.start(document)
                     if mixed:
+                        flush(None)
+                        before = None
                         mixed.read(document, number, layout)
+        flush(None)
         if pages and len(no_text) == pages:
             layout.warnings.append(
                 f"PDF has no text layer ({pages} pages, image-only?): OCR is not supported, no tables read"
@@ -231,8 +251,8 @@ def pdf_title(document: pdfium.PdfDocument) -> str | None:
 # --------------------------------------------------------------------------- one page
 
 
-def _read_page(document: pdfium.PdfDocument, index: int, layout: Layout) -> tuple[int, int]:
-    """Add one page's blocks to ``layout``; return how many characters and images it has."""
+def _read_page(document: pdfium.PdfDocument, index: int) -> tuple[int, int, _PageText | None]:
+    """How many characters and images one page has, and its text and grids (None without characters)."""
     # pdfium's own handles, not pypdfium2's PdfPage/PdfTextPage: those register a finalizer and
     # a weak reference with their parent for every page, which this page-at-a-time reading, that
     # closes everything it opens right here, does not need.
@@ -251,9 +271,7 @@ def _read_page(document: pdfium.PdfDocument, index: int, layout: Layout) -> tupl
         h_edges, v_edges, images = _page_edges(page, to_display)
     finally:
         pdfium_c.FPDF_ClosePage(page)
-    if chars:
-        _add_blocks(layout, chars, _find_tables(h_edges, v_edges))
-    return len(chars), images
+    return len(chars), images, (_page_text_blocks(chars, _find_tables(h_edges, v_edges)) if chars else None)
 
 
 def _upright(l, b, r, t):
@@ -688,8 +706,10 @@ def _cells_to_tables(cells: list[tuple], corners: list[tuple], points: int) -> l
 # --------------------------------------------------------------------------- text
 
 
-def _lines(chars: list[Char]) -> list[tuple[float, str]]:
+def _lines(chars: list[Char], clusters: bool = False) -> list[tuple]:
     """Characters (sorted by vertical middle) as text lines (top, text), top to bottom.
+
+    ``clusters``: (top, text, the line's characters left to right) instead.
 
     Words are split by gaps and real spaces: pdfplumber's rules (x/y tolerance
     3 pt), except that a line is clustered by the characters' vertical
@@ -698,7 +718,9 @@ def _lines(chars: list[Char]) -> list[tuple[float, str]]:
     """
     count = len(chars)
     if count <= 1:  # most table cells hold one digit
-        return [(chars[0][1], chars[0][3])] if chars and chars[0][3] != " " else []
+        if not chars or chars[0][3] == " ":
+            return []
+        return [(chars[0][1], chars[0][3], chars)] if clusters else [(chars[0][1], chars[0][3])]
     middles = list(map(_Y_MIDDLE, chars))
     # A line ends where the next character's middle is more than the tolerance below the last one's.
     ends = [*compress(range(1, count), map(gt, middles[1:], map(add, middles, repeat(Y_TOLERANCE)))), count]
@@ -709,8 +731,164 @@ def _lines(chars: list[Char]) -> list[tuple[float, str]]:
         start = end
         text = _line_text(cluster)
         if text:
-            lines.append((min(map(_TOP, cluster)), text))
+            lines.append((min(map(_TOP, cluster)), text, cluster) if clusters else (min(map(_TOP, cluster)), text))
     return lines
+
+
+def _line_words(cluster: list[Char]) -> list[tuple[float, float, str]]:
+    """One line's words as ``_line_text`` finds them, each with its extent: (x0, x1, text)."""
+    x_tolerance, y_tolerance = X_TOLERANCE, Y_TOLERANCE
+    words: list[tuple[float, float, str]] = []
+    word: list[str] = []
+    start = right = middle = None
+    for x0, _, x1, text, _, y_middle, _, _ in cluster:
+        if text == " ":
+            if word:
+                words.append((start, right, "".join(word)))
+                word = []
+            right = None
+            continue
+        if right is not None and (x0 > right + x_tolerance or abs(y_middle - middle) > y_tolerance):
+            words.append((start, right, "".join(word)))
+            word = []
+        if not word:
+            start = x0
+        word.append(text)
+        right, middle = x1, y_middle
+    if word:
+        words.append((start, right, "".join(word)))
+    return words
+
+
+# A value word of a table row printed without rules: a number, or what pages print in an empty cell.
+_VALUE_WORD = re.compile(r"[+\-]?\d[\d,]*(?:\.\d+)?|[-—–/／－×]{1,2}")
+_ALIGN_TOLERANCE = 2.5  # points between the centres (or the left or right ends) of values of one column
+_HAS_DIGIT = re.compile(r"\d").search
+_NEAR_ROWS = 8  # a fuller row is looked for this many value rows above and below
+# 三、收到和处理政府信息公开申请情况 opens another table; 三、本年度办理结果, a label inside the 三 table, does not
+_SECTION_HEADING = re.compile(r"\s*[一二三四五六七八九十]{1,3}\s*[、.．].*(?:情况|事项)")
+# A row takes the columns of one with at most this many more values: a 三 row (7 values) never
+# takes the 15 columns of the 四 row after it.
+_MOST_MISSING = 6
+
+
+def _value_rows(lines: list[tuple]) -> tuple[list[tuple], int]:
+    """The lines that read ``label v v …`` and how many section headings the page has.
+
+    A row: (line index, label words, value words, words after them (none), headings above it on the page).
+    """
+    rows: list[tuple] = []
+    headings = 0
+    for k, (_, text, cluster) in enumerate(lines):
+        if not _HAS_DIGIT(text):
+            headings += bool(_SECTION_HEADING.match(text))
+            continue
+        if _PAGE_NUMBER.fullmatch(text):
+            continue  # "- 3 -": left out of the page's blocks
+        value = [bool(_VALUE_WORD.fullmatch(piece)) for piece in text.split(" ")]  # the line's words
+        first = value.index(True) if True in value else len(value)
+        end = first
+        while end < len(value) and value[end]:
+            end += 1
+        # Two values or more, and nothing after them: prose ("收到申请 21 件，") and a lone number
+        # (which a row of one value reads the same without) are left as they are.
+        if end - first >= 2 and end == len(value):
+            words = _line_words(cluster)
+            if len(words) == len(value):
+                rows.append((k, words[:first], words[first:end], words[end:], headings))
+        elif _SECTION_HEADING.match(text):
+            headings += 1
+    return rows, headings
+
+
+def _realign(page: _PageText, before: _PageText | None, after: _PageText | None) -> dict[int, list[str]]:
+    """Rows of a table printed without column rules whose empty cells print nothing, as their cells.
+
+    With no rules, a row that leaves a cell empty is a label and fewer numbers, and read as
+    text, the numbers after the gap move into the columns before it.  A row ``label v v v``
+    whose values each sit under a value of a fuller row near it (the same centre, left end or
+    right end, in order; on its page or the pages before and after it, as a table goes on
+    across a page break) gets that row's columns, ``""`` where it has none:
+    {line index: cells}.  Rows with a section heading (三、四、…) between them are of two tables.
+    (The OCR reader places numbers of rows without rules in its own way,
+    ``ocr.rows_from_lines``: it has boxes, not words.)
+    """
+    near: list[tuple] = []  # (value words, section headings above it in the three pages)
+    above = 0
+    for part in (before, page, after):
+        if part is not None:
+            near += [(row[2], above + row[4]) for row in part.rows]
+            above += part.headings
+    rows = page.rows
+    if not rows or len(near) < 2:
+        return {}
+    first = len(before.rows) if before is not None else 0
+    # Each row's columns: its own values, or those of the nearest fuller row its values fit under.
+    # The fullest rows go first, so a row missing two values can take the columns of a row
+    # missing one that took those of a full row.
+    columns: list[list[tuple]] = [values for values, _ in near]
+    slots_of: dict[int, list[int]] = {}
+    count = len(near)
+    for n in sorted(range(count), key=lambda n: -len(near[n][0])):
+        values, section = near[n]
+        # the nearest first, the one above before the one below
+        for m in (n + step // 2 * (1 if step % 2 else -1) for step in range(2, 2 * _NEAR_ROWS + 2)):
+            if 0 <= m < count and near[m][1] == section and len(values) < len(columns[m]) <= len(values) + _MOST_MISSING:
+                slots = _slots(values, columns[m])
+                if slots is not None:
+                    columns[n] = columns[m]
+                    slots_of[n] = slots
+                    break
+    out: dict[int, list[str]] = {}
+    for n, (k, label, values, trailing, _) in enumerate(rows, start=first):
+        slots = slots_of.get(n)
+        if slots is None:
+            continue
+        cells = [" ".join(w[2] for w in label)] if label else []
+        placed = [""] * len(columns[n])
+        for word, slot in zip(values, slots):
+            placed[slot] = word[2]
+        cells += placed
+        if trailing:
+            cells.append(" ".join(w[2] for w in trailing))
+        out[k] = cells
+    return out
+    for n, (k, label, values, trailing) in enumerate(rows, start=len(before)):
+        # The nearest fuller row that fits, the one above first: the nearest is of the same table.
+        for m in sorted(range(max(0, n - _NEAR_ROWS), min(len(near), n + _NEAR_ROWS + 1)), key=lambda m: (abs(m - n), m)):
+            fuller = near[m][2]
+            if len(fuller) > len(values) and (slots := _slots(values, fuller)) is not None:
+                break
+        else:
+            continue
+        cells = [" ".join(w[2] for w in label)] if label else []
+        columns = [""] * len(fuller)
+        for word, slot in zip(values, slots):
+            columns[slot] = word[2]
+        cells += columns
+        if trailing:
+            cells.append(" ".join(w[2] for w in trailing))
+        out[k] = cells
+    return out
+
+
+def _slots(values: list[tuple], fuller: list[tuple]) -> list[int] | None:
+    """The fuller row's value under each of ``values``, in order, all by one alignment; None if none fits."""
+    tol = _ALIGN_TOLERANCE
+    for anchor in (lambda w: (w[0] + w[1]) / 2, itemgetter(0), itemgetter(1)):
+        slots: list[int] = []
+        at = 0
+        for word in values:
+            x = anchor(word)
+            while at < len(fuller) and anchor(fuller[at]) < x - tol:
+                at += 1
+            if at == len(fuller) or anchor(fuller[at]) > x + tol:
+                break
+            slots.append(at)
+            at += 1
+        else:
+            return slots
+    return None
 
 
 def _line_text(cluster: list[Char]) -> str:
@@ -821,8 +999,40 @@ def _grid(box: tuple, cells: list[tuple], tops: list[float], columns: list[float
 _HANGING = frozenset("、，。；：！？）」』》〉】”’,.;:!?)")
 
 
-def _add_blocks(layout: Layout, chars: list[Char], tables: list[list[tuple]]) -> None:
-    """The page's tables (two columns or more) as grids and the text around them as lines, top to bottom.
+@dataclass
+class _PageText:
+    """One page's text lines outside its grids (top, text, characters), its grids, and its value rows."""
+
+    lines: list[tuple]
+    grids: list[tuple]  # (top, 1, grid)
+    rows: list[tuple]  # _value_rows(lines)
+    headings: int  # section headings among the lines
+
+    def emit(self, layout: Layout, realigned: dict[int, list[str]]) -> None:
+        """The page's blocks into ``layout``, top to bottom; a realigned line as a row of its own."""
+        blocks: list[tuple[float, int, object]] = []
+        for k, (top, text, _) in enumerate(self.lines):
+            if k in realigned:
+                blocks.append((top, 1, [realigned[k]]))  # its empty cells kept
+            elif not _PAGE_NUMBER.fullmatch(text):
+                blocks.append((top, 0, text))
+        blocks += self.grids
+        blocks.sort(key=lambda b: (b[0], b[1]))
+        run: list[str] = []
+        for _, kind, value in blocks:
+            if kind == 0:
+                run.append(value)
+                continue
+            if run:
+                layout.add_text(run)
+                run = []
+            layout.add_grid(value)
+        if run:
+            layout.add_text(run)
+
+
+def _page_text_blocks(chars: list[Char], tables: list[list[tuple]]) -> _PageText:
+    """The page's tables (two columns or more) as grids and the text around them as lines.
 
     A grid of one row is a table too: a table broken across pages often leaves just its last row
     (结转下年度继续办理, 总计) at the top of the next page, and only its cells say which of its
@@ -845,20 +1055,5 @@ def _add_blocks(layout: Layout, chars: list[Char], tables: list[list[tuple]]) ->
         for box, cells, tops, columns in kept:
             grids.append((box[1], 1, _grid(box, cells, tops, columns, chars, middles, taken)))
         outside = list(compress(chars, map(not_, taken)))
-    blocks: list[tuple[float, int, object]] = []
-    for top, text in _lines(outside):
-        if not _PAGE_NUMBER.fullmatch(text):
-            blocks.append((top, 0, text))
-    blocks += grids
-    blocks.sort(key=lambda b: (b[0], b[1]))
-    run: list[str] = []
-    for _, kind, value in blocks:
-        if kind == 0:
-            run.append(value)
-            continue
-        if run:
-            layout.add_text(run)
-            run = []
-        layout.add_grid(value)
-    if run:
-        layout.add_text(run)
+    lines = _lines(outside, clusters=True)
+    return _PageText(lines, grids, *_value_rows(lines))
