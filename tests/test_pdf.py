@@ -285,7 +285,7 @@ def test_a_side_rule_moved_by_snapping_is_no_missing_side():
 
 
 def _value_row(k: int, label: str, xs: list[float], headings: int = 0) -> tuple:
-    return (k, [(10.0, 60.0, label)], [(x - 4, x + 4, str(n)) for n, x in enumerate(xs, 1)], [], headings)
+    return (k, [(10.0, 60.0, label)], [(x - 4, x + 4, str(n)) for n, x in enumerate(xs, 1)], headings)
 
 
 def test_a_short_row_takes_the_columns_of_a_fuller_row_across_a_page_break_not_across_a_heading():

@@ -775,7 +775,7 @@ _MOST_MISSING = 6
 def _value_rows(lines: list[tuple]) -> tuple[list[tuple], int]:
     """The lines that read ``label v v …`` and how many section headings the page has.
 
-    A row: (line index, label words, value words, words after them (none), headings above it on the page).
+    A row: (line index, label words, value words, headings above it on the page).
     """
     rows: list[tuple] = []
     headings = 0
@@ -795,7 +795,7 @@ def _value_rows(lines: list[tuple]) -> tuple[list[tuple], int]:
         if end - first >= 2 and end == len(value):
             words = _line_words(cluster)
             if len(words) == len(value):
-                rows.append((k, words[:first], words[first:end], words[end:], headings))
+                rows.append((k, words[:first], words[first:], headings))
         elif _SECTION_HEADING.match(text):
             headings += 1
     return rows, headings
@@ -817,7 +817,7 @@ def _realign(page: _PageText, before: _PageText | None, after: _PageText | None)
     above = 0
     for part in (before, page, after):
         if part is not None:
-            near += [(row[2], above + row[4]) for row in part.rows]
+            near += [(row[2], above + row[3]) for row in part.rows]
             above += part.headings
     rows = page.rows
     if not rows or len(near) < 2:
@@ -840,35 +840,14 @@ def _realign(page: _PageText, before: _PageText | None, after: _PageText | None)
                     slots_of[n] = slots
                     break
     out: dict[int, list[str]] = {}
-    for n, (k, label, values, trailing, _) in enumerate(rows, start=first):
+    for n, (k, label, values, _) in enumerate(rows, start=first):
         slots = slots_of.get(n)
         if slots is None:
             continue
-        cells = [" ".join(w[2] for w in label)] if label else []
         placed = [""] * len(columns[n])
         for word, slot in zip(values, slots):
             placed[slot] = word[2]
-        cells += placed
-        if trailing:
-            cells.append(" ".join(w[2] for w in trailing))
-        out[k] = cells
-    return out
-    for n, (k, label, values, trailing) in enumerate(rows, start=len(before)):
-        # The nearest fuller row that fits, the one above first: the nearest is of the same table.
-        for m in sorted(range(max(0, n - _NEAR_ROWS), min(len(near), n + _NEAR_ROWS + 1)), key=lambda m: (abs(m - n), m)):
-            fuller = near[m][2]
-            if len(fuller) > len(values) and (slots := _slots(values, fuller)) is not None:
-                break
-        else:
-            continue
-        cells = [" ".join(w[2] for w in label)] if label else []
-        columns = [""] * len(fuller)
-        for word, slot in zip(values, slots):
-            columns[slot] = word[2]
-        cells += columns
-        if trailing:
-            cells.append(" ".join(w[2] for w in trailing))
-        out[k] = cells
+        out[k] = ([" ".join(w[2] for w in label)] if label else []) + placed
     return out
 
 
