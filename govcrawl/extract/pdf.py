@@ -790,8 +790,9 @@ def _value_rows(lines: list[tuple]) -> tuple[list[tuple], int]:
         end = first
         while end < len(value) and value[end]:
             end += 1
-        # Two values or more, and nothing after them: prose ("收到申请 21 件，") and a lone number
-        # (which a row of one value reads the same without) are left as they are.
+        # Two values or more, and nothing after them: prose ("收到申请 21 件，", "大道 90") is left as it
+        # is.  So is a row with one value (a row of one column reads the same; a 三 row of six blanks
+        # and one number keeps that number in its first column, with the reader's warning).
         if end - first >= 2 and end == len(value):
             words = _line_words(cluster)
             if len(words) == len(value):
