@@ -146,7 +146,12 @@ def _layout_from_pdf(body: bytes) -> Layout:
         def flush(after: _PageText | None) -> None:
             nonlocal pending, before
             if pending is not None:
-                pending.emit(layout, _realign(pending, before, after))
+                try:
+                    realigned = _realign(pending, before, after)
+                except Exception as exc:  # noqa: BLE001 - the page's text is kept as it was read
+                    layout.warnings.append(f"PDF rows without column rules not realigned ({type(exc).__name__}: {exc})")
+                    realigned = {}
+                pending.emit(layout, realigned)
                 before, pending = pending, None
 
         for number in range(1, pages + 1):
