@@ -11,7 +11,8 @@ Owns everything between PDF bytes and cells:
 * the text outside the grids as lines, all blocks of a page in top-to-bottom
   order, so a table split over pages reads as one stream; the rows of a table
   printed without column rules keep their empty cells, placed under the
-  columns of a fuller row near them (``_realign``, across a page break too);
+  columns of a fuller row near them (``_realign``, across a page break too)
+  or, for a table of one data row (四), under the column heads above it;
 * the clear warnings: a PDF that cannot be opened, and pages with no text
   layer (scans);
 * the scanned pages of a PDF that has text on its other pages: read by OCR
@@ -770,6 +771,8 @@ _VALUE_WORD = re.compile(r"[+\-]?\d[\d,]*(?:\.\d+)?|[-—–/／－×]{1,2}")
 _ALIGN_TOLERANCE = 2.5  # points between the centres (or the left or right ends) of values of one column
 _HAS_DIGIT = re.compile(r"\d").search
 _NEAR_ROWS = 8  # a fuller row is looked for this many value rows above and below
+_HEAD_LINES = 6  # lines above a row read for its column heads
+_HEADED_VALUES = 4  # a row of fewer values is not placed by column heads
 # 三、收到和处理政府信息公开申请情况 opens another table; 三、本年度办理结果, a label inside the 三 table, does not
 _SECTION_HEADING = re.compile(r"\s*[一二三四五六七八九十]{1,3}\s*[、.．].*(?:情况|事项)")
 # A row takes the columns of one with at most this many more values: a 三 row (7 values) never
@@ -816,6 +819,7 @@ def _realign(page: _PageText, before: _PageText | None, after: _PageText | None)
     right end, in order; on its page or the pages before and after it, as a table goes on
     across a page break) gets that row's columns, ``""`` where it has none:
     {line index: cells}.  Rows with a section heading (三、四、…) between them are of two tables.
+    A row with no label and no fuller row (四's one data row) goes by the column heads above it.
     (The OCR reader places numbers of rows without rules in its own way,
     ``ocr.rows_from_lines``: it has boxes, not words.)
     """
@@ -848,6 +852,12 @@ def _realign(page: _PageText, before: _PageText | None, after: _PageText | None)
     out: dict[int, list[str]] = {}
     for n, (k, label, values, _) in enumerate(rows, start=first):
         slots = slots_of.get(n)
+        if slots is None and not label and len(values) >= _HEADED_VALUES:
+            # No fuller row, and no label: 四's one data row, under its column heads if its values sit under them.
+            heads = _column_heads(page.lines, k)
+            if len(values) < len(heads) <= 2 * len(values) + 1:
+                slots = _slots(values, heads)
+                columns[n] = heads
         if slots is None:
             continue
         placed = [""] * len(columns[n])
@@ -855,6 +865,28 @@ def _realign(page: _PageText, before: _PageText | None, after: _PageText | None)
             placed[slot] = word[2]
         out[k] = ([" ".join(w[2] for w in label)] if label else []) + placed
     return out
+
+
+def _column_heads(lines: list[tuple], k: int) -> list[tuple]:
+    """The lowest heads of the table above line ``k``: the words of the lines right above it (up to a value row
+    or a section heading, at most ``_HEAD_LINES``) that no word below them stands under, left to right.
+
+    A head over several columns (行政诉讼 over ten) has the heads of those columns below it, and is left out.
+    """
+    above: list[list[tuple]] = []
+    for top, text, cluster in reversed(lines[max(0, k - _HEAD_LINES):k]):
+        if _SECTION_HEADING.match(text):
+            break
+        words = _line_words(cluster)
+        if any(_VALUE_WORD.fullmatch(w[2]) for w in words):
+            break
+        above.append(words)
+    heads: list[tuple] = []
+    below: list[tuple] = []  # the words of the lines below the one looked at
+    for words in above:  # from the lowest line up
+        heads += [w for w in words if not any(v[0] < w[1] and v[1] > w[0] for v in below)]
+        below += words
+    return sorted(heads)
 
 
 def _slots(values: list[tuple], fuller: list[tuple]) -> list[int] | None:
