@@ -296,6 +296,9 @@ def pdf_report(tables: dict, *, fmt: str, title: str, font: str = "cid", look: P
     else:
         raise ValueError(f"font must be one of {PDF_FONTS}, not {font!r}")
     look = look or PdfLook()
+    if look.borders not in ("lines", "rects", "rows", "none") or look.fills not in (None, "cells", "header"):
+        raise ValueError(f"PdfLook: borders must be lines, rects, rows or none and fills None, cells or header, "
+                         f"not {look.borders!r} and {look.fills!r}")
     text_style = ParagraphStyle("text", fontName=font, fontSize=look.text_size, leading=look.text_size * 1.4,
                                 wordWrap="CJK")
     cell_style = ParagraphStyle("cell", fontName=font, fontSize=look.cell_size, leading=look.cell_size * 1.25,
@@ -348,12 +351,7 @@ def pdf_report(tables: dict, *, fmt: str, title: str, font: str = "cid", look: P
                   Table(data, colWidths=widths, style=TableStyle(commands),
                         repeatRows=header_rows if look.repeat_header else 0), Spacer(1, 8)]
     story += [Paragraph("五、存在的主要问题及改进情况", text_style), Paragraph("无。", text_style)]
-    if look.borders == "rects":
-        doc.build(story, canvasmaker=_rect_rule_canvas())
-    elif look.borders in ("lines", "rows", "none"):
-        doc.build(story)
-    else:
-        raise ValueError(f"borders must be 'lines', 'rects', 'rows' or 'none', not {look.borders!r}")
+    doc.build(story, **({"canvasmaker": _rect_rule_canvas()} if look.borders == "rects" else {}))
     return out.getvalue()
 
 
