@@ -93,7 +93,9 @@ def test_tables_without_column_rules_keep_their_empty_cells(borders, fmt):
     # 四 has one data row, so no fuller row: its column heads place its numbers
     review = tables["review_litigation"]
     review["review"]["corrected"] = review["litigation_direct"]["pending"] = None
-    for look in (PdfLook(borders=borders), PdfLook(borders=borders, centered=True, margins=(60, 40, 50, 50))):
+    for look in (PdfLook(borders=borders), PdfLook(borders=borders, centered=True, margins=(60, 40, 50, 50)),
+                 # a shaded header band: its fills make a grid of the heads, 四's row goes by that grid's columns
+                 PdfLook(borders=borders, fills="header")):
         item = extract_document(pdf_report(tables, fmt=fmt, title=TITLE, font="embedded", look=look),
                                 "http://127.0.0.1/r.pdf")
         assert item["tables"] == tables and item["warnings"] == [], look
@@ -292,15 +294,15 @@ def _value_row(k: int, label: str, xs: list[float], headings: int = 0) -> tuple:
 
 def test_a_short_row_takes_the_columns_of_a_fuller_row_across_a_page_break_not_across_a_heading():
     columns = [200, 240, 280, 320, 360]
-    full = _PageText([], [], [_value_row(0, "总计", columns)], 0)
-    short = _PageText([], [], [_value_row(0, "结转", [200, 280, 360])], 0)
+    full = _PageText([], [], [], [_value_row(0, "总计", columns)], 0)
+    short = _PageText([], [], [], [_value_row(0, "结转", [200, 280, 360])], 0)
     assert _realign(short, full, None) == {0: ["结转", "1", "", "2", "", "3"]}  # the fuller row on the page before
     assert _realign(short, None, full) == {0: ["结转", "1", "", "2", "", "3"]}  # or after
     # a section heading (四、…情况) between them: another table, whose columns are not this row's
-    after_heading = _PageText([], [], [_value_row(3, "结转", [200, 280, 360], headings=1)], 1)
+    after_heading = _PageText([], [], [], [_value_row(3, "结转", [200, 280, 360], headings=1)], 1)
     assert _realign(after_heading, full, None) == {}
     # values that sit under no column of the fuller row: left as they are
-    assert _realign(_PageText([], [], [_value_row(0, "x", [200, 300])], 0), full, None) == {}
+    assert _realign(_PageText([], [], [], [_value_row(0, "x", [200, 300])], 0), full, None) == {}
 
 
 def test_a_rule_missing_over_one_row_merges_its_cells():

@@ -225,8 +225,8 @@ class PdfLook:
     open_sides: bool = False  # no rule at the table's left and right ends (两边无边框), as many Chinese documents have
     # "lines": each rule a stroked line; "rects": a filled rectangle the rule's width thick (square ends),
     # as LibreOffice and some Word versions export borders; "rows": rules between the rows only, no column
-    # rules (三线表-like); "none": no rules at all.  random() draws the first two only: under a shaded header
-    # band (fills="header") without column rules, the reader does not place the numbers of 四's one data row.
+    # rules (三线表-like); "none": no rules at all.  random() draws the first two only (tables without
+    # column rules are rare in these reports; the discovery world and the benchmarks keep their looks).
     borders: str = "lines"
     # None; "cells": a white filled rectangle behind every cell (Word and WPS export cell shading so: the
     # real PDFs in ../shared/real have one per cell); "header": grey behind the header rows only

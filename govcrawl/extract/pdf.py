@@ -819,7 +819,8 @@ def _realign(page: _PageText, before: _PageText | None, after: _PageText | None)
     right end, in order; on its page or the pages before and after it, as a table goes on
     across a page break) gets that row's columns, ``""`` where it has none:
     {line index: cells}.  Rows with a section heading (三、四、…) between them are of two tables.
-    A row with no label and no fuller row (四's one data row) goes by the column heads above it.
+    A row with no label and no fuller row (四's one data row) goes by the column heads above it,
+    or by the columns of the grid right above it (a shaded header band's fills make one).
     (The OCR reader places numbers of rows without rules in its own way,
     ``ocr.rows_from_lines``: it has boxes, not words.)
     """
@@ -853,11 +854,15 @@ def _realign(page: _PageText, before: _PageText | None, after: _PageText | None)
     for n, (k, label, values, _) in enumerate(rows, start=first):
         slots = slots_of.get(n)
         if slots is None and not label and len(values) >= _HEADED_VALUES:
-            # No fuller row, and no label: 四's one data row, under its column heads if its values sit under them.
+            # No fuller row, and no label: 四's one data row, under its column heads if its values sit under
+            # them, or in the columns of a shaded header band (read as a grid) right above it.
             heads = _column_heads(page.lines, k)
             if len(values) < len(heads) <= 2 * len(values) + 1:
                 slots = _slots(values, heads)
                 columns[n] = heads
+            elif (band := _band_above(page, k)) is not None and len(values) < len(band) <= 2 * len(values) + 1:
+                slots = _slots_within(values, band)
+                columns[n] = band
         if slots is None:
             continue
         placed = [""] * len(columns[n])
@@ -887,6 +892,32 @@ def _column_heads(lines: list[tuple], k: int) -> list[tuple]:
         heads += [w for w in words if not any(v[0] < w[1] and v[1] > w[0] for v in below)]
         below += words
     return sorted(heads)
+
+
+def _band_above(page: _PageText, k: int) -> list[tuple] | None:
+    """The columns (x0, x1) of the bottom row of the grid right above line ``k``, with no line between."""
+    top = page.lines[k][0]
+    bottom = page.lines[k - 1][0] if k else float("-inf")  # the line above, if any, must be above the grid
+    best = None
+    for grid_bottom, columns in page.grid_bottoms:
+        if bottom < grid_bottom <= top and (best is None or grid_bottom > best[0]):
+            best = (grid_bottom, columns)
+    return best[1] if best is not None else None
+
+
+def _slots_within(values: list[tuple], columns: list[tuple]) -> list[int] | None:
+    """The column (x0, x1) each of ``values`` has its middle in, in order and each its own; None if one has none."""
+    slots: list[int] = []
+    at = 0
+    for x0, x1, _ in values:
+        middle = (x0 + x1) / 2
+        while at < len(columns) and columns[at][1] <= middle:
+            at += 1
+        if at == len(columns) or columns[at][0] > middle:
+            return None
+        slots.append(at)
+        at += 1
+    return slots
 
 
 def _slots(values: list[tuple], fuller: list[tuple]) -> list[int] | None:
@@ -1022,6 +1053,7 @@ class _PageText:
 
     lines: list[tuple]
     grids: list[tuple]  # (top, 1, grid)
+    grid_bottoms: list[tuple]  # (bottom, columns (x0, x1) of its bottom row) of each grid
     rows: list[tuple]  # _value_rows(lines)
     headings: int  # section headings among the lines
 
@@ -1066,11 +1098,14 @@ def _page_text_blocks(chars: list[Char], tables: list[list[tuple]]) -> _PageText
     chars = sorted(chars, key=_Y_MIDDLE)
     outside = chars
     grids = []
+    grid_bottoms = []
     if kept:
         middles = list(map(_Y_MIDDLE, chars))
         taken = bytearray(len(chars))
         for box, cells, tops, columns in kept:
             grids.append((box[1], 1, _grid(box, cells, tops, columns, chars, middles, taken)))
+            bottom = box[3]
+            grid_bottoms.append((bottom, sorted((c[0], c[2]) for c in cells if c[3] >= bottom - Y_TOLERANCE)))
         outside = list(compress(chars, map(not_, taken)))
     lines = _lines(outside, clusters=True)
-    return _PageText(lines, grids, *_value_rows(lines))
+    return _PageText(lines, grids, grid_bottoms, *_value_rows(lines))
