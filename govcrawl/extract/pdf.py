@@ -788,25 +788,21 @@ def _value_rows(lines: list[tuple]) -> tuple[list[tuple], int]:
     rows: list[tuple] = []
     headings = 0
     for k, (_, text, cluster) in enumerate(lines):
-        if not _HAS_DIGIT(text):
-            headings += bool(_SECTION_HEADING.match(text))
-            continue
-        if _PAGE_NUMBER.fullmatch(text):
-            continue  # "- 3 -": left out of the page's blocks
-        value = [bool(_VALUE_WORD.fullmatch(piece)) for piece in text.split(" ")]  # the line's words
-        first = value.index(True) if True in value else len(value)
-        end = first
-        while end < len(value) and value[end]:
-            end += 1
-        # Two values or more, and nothing after them: prose ("收到申请 21 件，", "大道 90") is left as it
-        # is.  So is a row with one value (a row of one column reads the same; a 三 row of six blanks
-        # and one number keeps that number in its first column, with the reader's warning).
-        if end - first >= 2 and end == len(value):
-            words = _line_words(cluster)
-            if len(words) == len(value):
-                rows.append((k, words[:first], words[first:], headings))
-        elif _SECTION_HEADING.match(text):
-            headings += 1
+        if _HAS_DIGIT(text) and not _PAGE_NUMBER.fullmatch(text):  # "- 3 -" is left out of the page's blocks
+            value = [bool(_VALUE_WORD.fullmatch(piece)) for piece in text.split(" ")]  # the line's words
+            first = value.index(True) if True in value else len(value)
+            end = first
+            while end < len(value) and value[end]:
+                end += 1
+            # Two values or more, and nothing after them: prose ("收到申请 21 件，", "大道 90") is left as it
+            # is.  So is a row with one value (a row of one column reads the same; a 三 row of six blanks
+            # and one number keeps that number in its first column, with the reader's warning).
+            if end - first >= 2 and end == len(value):
+                words = _line_words(cluster)
+                if len(words) == len(value):
+                    rows.append((k, words[:first], words[first:], headings))
+                continue
+        headings += bool(_SECTION_HEADING.match(text))
     return rows, headings
 
 
@@ -899,10 +895,13 @@ def _band_above(page: _PageText, k: int) -> list[tuple] | None:
     top = page.lines[k][0]
     bottom = page.lines[k - 1][0] if k else float("-inf")  # the line above, if any, must be above the grid
     best = None
-    for grid_bottom, columns in page.grid_bottoms:
-        if bottom < grid_bottom <= top and (best is None or grid_bottom > best[0]):
-            best = (grid_bottom, columns)
-    return best[1] if best is not None else None
+    for box, cells in page.tables:
+        if bottom < box[3] <= top and (best is None or box[3] > best[0][3]):
+            best = (box, cells)
+    if best is None:
+        return None
+    box, cells = best
+    return sorted((c[0], c[2]) for c in cells if c[3] >= box[3] - Y_TOLERANCE)
 
 
 def _slots_within(values: list[tuple], columns: list[tuple]) -> list[int] | None:
@@ -1053,7 +1052,7 @@ class _PageText:
 
     lines: list[tuple]
     grids: list[tuple]  # (top, 1, grid)
-    grid_bottoms: list[tuple]  # (bottom, columns (x0, x1) of its bottom row) of each grid
+    tables: list[tuple]  # (box, cells) of each grid
     rows: list[tuple]  # _value_rows(lines)
     headings: int  # section headings among the lines
 
@@ -1098,14 +1097,11 @@ def _page_text_blocks(chars: list[Char], tables: list[list[tuple]]) -> _PageText
     chars = sorted(chars, key=_Y_MIDDLE)
     outside = chars
     grids = []
-    grid_bottoms = []
     if kept:
         middles = list(map(_Y_MIDDLE, chars))
         taken = bytearray(len(chars))
         for box, cells, tops, columns in kept:
             grids.append((box[1], 1, _grid(box, cells, tops, columns, chars, middles, taken)))
-            bottom = box[3]
-            grid_bottoms.append((bottom, sorted((c[0], c[2]) for c in cells if c[3] >= bottom - Y_TOLERANCE)))
         outside = list(compress(chars, map(not_, taken)))
     lines = _lines(outside, clusters=True)
-    return _PageText(lines, grids, grid_bottoms, *_value_rows(lines))
+    return _PageText(lines, grids, [(box, cells) for box, cells, _, _ in kept], *_value_rows(lines))
