@@ -8,13 +8,22 @@ crawls never do: ``LazyPlaywrightDownloadHandler`` is Scrapy's HTTP/1.1
 handler for plain requests; the first request that has ``meta["playwright"]``
 imports scrapy-playwright, builds its handler and starts the driver, and
 every rendered page after it goes there.
+
+It also builds the TLS contexts of plain downloads with
+``govcrawl.tls.LegacyTolerantContextFactory`` (a permissive retry for hosts
+stuck on TLS 1.0), unless ``DOWNLOADER_CLIENTCONTEXTFACTORY`` names another
+factory: that setting is deprecated since Scrapy 2.19, which warns at every
+start when it is set.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+
+logger = logging.getLogger(__name__)
 
 
 def _browser_handler_class():
@@ -44,6 +53,23 @@ class LazyPlaywrightDownloadHandler(HTTP11DownloadHandler):
         super().__init__(crawler=crawler)
         self._crawler_ref = crawler
         self._browser = None
+        if crawler.settings.get("DOWNLOADER_CLIENTCONTEXTFACTORY") in (None, "SENTINEL"):  # not set by the user
+            self._use_legacy_tolerant_tls(crawler)
+
+    def _use_legacy_tolerant_tls(self, crawler) -> None:
+        from scrapy.utils.misc import build_from_crawler
+
+        from govcrawl.tls import LegacyTolerantContextFactory
+
+        if not hasattr(self, "_contextFactory"):  # Scrapy's handler changed: plain TLS only, said once
+            logger.warning("This Scrapy's HTTP/1.1 handler has no _contextFactory: hosts that speak only "
+                           "TLS 1.0 will not get their permissive retry (govcrawl/tls.py)")
+            return
+        # Built as Scrapy builds its own (the TLS settings), with the TLS method it worked out.
+        kwargs = {}
+        if hasattr(self._contextFactory, "_ssl_method"):
+            kwargs["method"] = self._contextFactory._ssl_method
+        self._contextFactory = build_from_crawler(LegacyTolerantContextFactory, crawler, **kwargs)
 
     def _browser_handler(self):
         if self._browser is None:  # one handler, whatever number of pages ask for it at once

@@ -157,8 +157,9 @@ GOVCRAWL_EXTRACT_MAX_TASKS = 1000
 GOVCRAWL_EXTRACT_NICE = 5
 GOVCRAWL_EXTRACT_IN_FLIGHT = 0  # documents handed to the workers at once; 0 = 6 per worker (≤ 16 MiB each)
 
-# Hosts that fail the TLS handshake get one more try with TLS 1.0 and old ciphers (govcrawl/tls.py).
-DOWNLOADER_CLIENTCONTEXTFACTORY = "govcrawl.tls.LegacyTolerantContextFactory"
+# Hosts that fail the TLS handshake get one more try with TLS 1.0 and old ciphers (govcrawl/tls.py):
+# the download handler (govcrawl/handlers.py) builds its TLS contexts with govcrawl.tls, not through
+# Scrapy's DOWNLOADER_CLIENTCONTEXTFACTORY, deprecated since Scrapy 2.19 (a factory set there is used).
 
 # --- items ----------------------------------------------------------------
 ITEM_PIPELINES = {

@@ -303,3 +303,24 @@ def test_legacy_tls_server_is_read_after_one_permissive_retry(tmp_path):
     assert result["code"] == 0, result["stderr"][-3000:]
     assert [item["url"].rsplit("/", 1)[1] for item in result["items"]] == ["r.html"], result["stderr"][-3000:]
     assert "'govcrawl/tls/legacy_retries': 1" in result["stderr"]
+    # the handler builds the permissive contexts itself: no deprecated Scrapy setting, no warning at start
+    assert "DOWNLOADER_CLIENTCONTEXTFACTORY" not in result["stderr"]
+
+
+def test_a_context_factory_the_user_sets_is_used():
+    """DOWNLOADER_CLIENTCONTEXTFACTORY (deprecated in Scrapy 2.19, still honoured) replaces govcrawl's."""
+    # In a child: building the handler imports Twisted's reactor, which this test process must not install.
+    code = """
+from scrapy.utils.reactor import install_reactor
+install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
+from scrapy.utils.test import get_crawler
+from govcrawl.handlers import LazyPlaywrightDownloadHandler
+from govcrawl.tls import LegacyTolerantContextFactory
+settings = {"TWISTED_REACTOR_ENABLED": True}
+own = LazyPlaywrightDownloadHandler(get_crawler(settings_dict=settings))
+theirs = LazyPlaywrightDownloadHandler(get_crawler(settings_dict=dict(settings, DOWNLOADER_CLIENTCONTEXTFACTORY=
+    "scrapy.core.downloader.contextfactory._ScrapyClientContextFactory")))
+print(type(own._contextFactory).__name__, type(theirs._contextFactory).__name__)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["LegacyTolerantContextFactory", "_ScrapyClientContextFactory"], out.stderr[-2000:]
