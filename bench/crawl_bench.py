@@ -34,7 +34,9 @@ as cores busy (CPU s / wall s) and as % of this machine's cores.
 
 The servers run in this process (threads), so they share the machine with
 the crawler: their CPU seconds (this process's, during each crawl) are
-printed too.
+printed too.  Each round's line also gives the host's steal time during each
+crawl (``/proc/stat``): on a shared virtual machine, seconds the hypervisor
+gave other guests, which slow a crawl on two cores more than one on one core.
 """
 
 from __future__ import annotations
@@ -100,6 +102,17 @@ class Measured:
     elapsed: float | None  # Scrapy's own elapsed_time_seconds (wall minus start-up and shutdown)
     started_at: float    # time.time() at the start, to place the servers' request log on the run
     stderr: str
+    steal: float | None = None  # CPU seconds the hypervisor gave other guests while this machine's ran (Linux)
+
+
+def _steal_seconds() -> float | None:
+    """The machine's steal time so far (``/proc/stat``): CPU its virtual cores wanted and did not get."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _tree(root) -> list:
@@ -116,7 +129,7 @@ def run_measured(cmd: list[str], *, cwd: Path, env: dict, log_dir: Path) -> Meas
     most_procs = 1
     by_process: dict[str, tuple[float, float]] = {}
     cpu_seen: dict[tuple[int, float], float] = {}  # (pid, create_time) -> last CPU seconds seen
-    self_before, sampler_before = os.times(), time.thread_time()
+    self_before, sampler_before, steal_before = os.times(), time.thread_time(), _steal_seconds()
     with open(err_path, "w") as err:
         started, started_at = time.monotonic(), time.time()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
@@ -152,7 +165,7 @@ def run_measured(cmd: list[str], *, cwd: Path, env: dict, log_dir: Path) -> Meas
                 most_procs = max(most_procs, len(procs))
             time.sleep(SAMPLE_EVERY)
         wall = time.monotonic() - started
-    self_after, sampler_cpu = os.times(), time.thread_time() - sampler_before
+    self_after, sampler_cpu, steal_after = os.times(), time.thread_time() - sampler_before, _steal_seconds()
     proc.returncode = os.waitstatus_to_exitcode(status)
     # wait4's rusage covers the crawler and the descendants it waited for; a descendant that was never
     # waited for is only in the samples, so take the larger of the two.
@@ -165,7 +178,8 @@ def run_measured(cmd: list[str], *, cwd: Path, env: dict, log_dir: Path) -> Meas
         server_cpu=(self_after.user - self_before.user) + (self_after.system - self_before.system) - sampler_cpu,
         sampler_cpu=sampler_cpu,
         elapsed=_elapsed(err_path.read_text("utf-8", "replace")), started_at=started_at,
-        stderr=err_path.read_text("utf-8", "replace")[-3000:])
+        stderr=err_path.read_text("utf-8", "replace")[-3000:],
+        steal=None if steal_before is None or steal_after is None else steal_after - steal_before)
 
 
 def _elapsed(log: str) -> float | None:
@@ -287,8 +301,10 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(("plain scrapy (floor)", sum(len(s.log) for s in servers), None, floor))
             timelines["plain scrapy (floor)"] = sorted(r.time - floor.started_at for srv in servers for r in srv.log)
             rounds.append((run, floor))
+            steal = ("" if run.steal is None or floor.steal is None else
+                     f" (host steal {run.steal:.1f} s and {floor.steal:.1f} s)")
             print(f"round {round_no + 1}: govcrawl {run.wall:.1f} s, plain scrapy {floor.wall:.1f} s, "
-                  f"{run.wall / floor.wall:.2f} × the floor", flush=True)
+                  f"{run.wall / floor.wall:.2f} × the floor{steal}", flush=True)
     finally:
         for srv in servers:
             srv.stop()
