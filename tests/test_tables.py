@@ -156,6 +156,37 @@ def test_2021_other_rows_with_bare_other_label():
     assert "other_handling" not in apps
 
 
+@pytest.mark.parametrize("lines", [
+    # the group's label on the line of the values, between two pieces of the row's
+    ["2.申请人逾期未按收费通知要求缴纳费", "(六)其他处理 用、行政机关不再处理其政府信息公开 0 5 16 0 0 0 21", "申请"],
+    # the group's label alone with the values, the row's label above and below
+    ["2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息", "(六)其他处理 0 5 16 0 0 0 21", "公开申请"],
+    # the group's label on a line of its own, the values beside the label's second piece
+    ["2.申请人逾期未按收费通知要求缴纳", "(六)其他处理", "费用、行政机关不再处理其政府信息 0 5 16 0 0 0 21", "公开申请"],
+])
+def test_a_row_label_wrapped_round_its_values_and_its_group_label(lines):
+    """A table without column rules read as text lines: the 2021 其他处理 rows' long labels wrap, and
+    (六)其他处理, centred on its three rows, lands on the middle one.  The values are the row's, and
+    (六)其他处理 (a row of 2019's template) takes none of them."""
+    text = ["三、收到和处理政府信息公开申请情况",
+            "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请 1 0 0 0 0 0 1",
+            *lines, "3.其他 2 0 0 0 0 0 2"]
+    result = read_tables(text_tokens(text))
+    apps = result.tables["applications"]
+    assert list(apps) == ["other_no_correction", "other_fee_unpaid", "other_other"]
+    assert list(apps["other_fee_unpaid"].values()) == [0, 5, 16, 0, 0, 0, 21]
+    assert (apps["other_no_correction"]["total"], apps["other_other"]["total"]) == (1, 2)
+
+
+def test_a_row_label_with_no_values_takes_none_from_the_next_row():
+    """A row named on a line with no values (all its cells empty) leaves the next row's values alone."""
+    text = ["三、收到和处理政府信息公开申请情况", "(一)予以公开", "(二)部分公开 3 0 0 0 0 0 3",
+            "(三)不予公开", "1.属于国家秘密 1 0 0 0 0 0 1"]
+    apps = read_tables(text_tokens(text)).tables["applications"]
+    assert "granted" not in apps
+    assert (apps["partially_granted"]["total"], apps["denied_state_secret"]["total"]) == (3, 1)
+
+
 def test_prose_numbers_before_the_tables_are_not_rows():
     tokens = ["一、总体情况", "全年办理行政许可", "550", "件", "行政许可", "12",
               "二、主动公开政府信息情况", "第二十条第(五)项", "信息内容", "本年处理决定数量", "行政许可", "550"]

@@ -132,6 +132,7 @@ _APPLICATION_ORDER = {
 }
 _APPLICATION_ORDER["other_handling"] = _APPLICATION_ORDER["other_no_correction"] - 0.5
 _BARE_TOTAL = _rx(r"^总计$")
+_OTHER_HANDLING_2021 = frozenset({"other_no_correction", "other_fee_unpaid", "other_other"})
 _BARE_OTHER = _rx(r"^其他$")
 
 # Section headings (squashed).  Each needs its own words: "二、上年结转…" is a row, not section 二.
@@ -291,6 +292,32 @@ def _active_rows(label: str) -> frozenset[str]:
     return frozenset(key for key, pattern in _ACTIVE_ROWS.items() if pattern.search(label))
 
 
+def _values_past_label_lines(stream: _Stream, i: int, stop: int, key: str, taken: set[int]) -> list[Value]:
+    """The values of row ``key`` (label ``i``) whose label is printed over lines, the values beside a later one.
+
+    A table printed without column rules reads as text lines, and a long label wraps; the
+    group's label, centred on its rows, can share the line the values are on:
+    ``2.申请人逾期未按收费通知要求缴纳费`` / ``(六)其他处理 用、行政机关不再处理其政府信息公开 0 5 16 0 0 21``
+    / ``申请``, or ``2.申请人…政府信息`` / ``(六)其他处理 0 0 10 0 8 0 18`` / ``公开申请``.  The values
+    after the next label, or the one after it, count as label ``i``'s when those labels name no
+    row of their own (a row's label ends the search; ``(六)其他处理``, a row in 2019's template,
+    is the group of 2021's three 其他处理 rows) and no row end comes between.  The label they follow
+    goes into ``taken``: its values are this row's, for no other label to take.
+    """
+    in_group = key in _OTHER_HANDLING_2021
+    for j in range(i + 1, min(i + 3, stop)):
+        label = stream.label(j)
+        if label is None or j in taken or _BARE_TOTAL.match(label):
+            break
+        named = _application_rows(label)
+        if named and not (in_group and named == ("other_handling",)):
+            break
+        if values := stream.values_after(j, stop):
+            taken.add(j)
+            return values
+    return []
+
+
 @lru_cache(maxsize=_LABEL_CACHE)
 def _application_rows(label: str) -> tuple[str, ...]:
     """The section 三 rows a label names, in ``_APPLICATION_ROWS`` order (the first not yet read is taken)."""
@@ -354,7 +381,10 @@ def _read_applications(stream: _Stream, zone, warnings: list[str]) -> dict:
     table: dict = {}
     in_results = False
     last_key = None
+    taken: set[int] = set()  # labels whose values a row printed over lines took (_values_past_label_lines)
     for i, label in stream.labels(start, stop, longest=80):
+        if i in taken:
+            continue
         key = None
         for candidate in _application_rows(label):
             if candidate not in table:
@@ -367,6 +397,8 @@ def _read_applications(stream: _Stream, zone, warnings: list[str]) -> dict:
         if key is None:
             continue
         values = stream.values_after(i, stop)
+        if not values:
+            values = _values_past_label_lines(stream, i, stop, key, taken)
         if not values:
             continue  # a group heading, e.g. "(六)其他处理" above its 1./2./3. rows
         values = _fit(values, want, f"applications.{key}", warnings)
