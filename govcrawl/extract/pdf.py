@@ -45,7 +45,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import partial
-from itertools import accumulate, compress, repeat
+from itertools import accumulate, chain, compress, islice, repeat
 from operator import add, gt, itemgetter, ne, not_
 
 import pypdfium2 as pdfium
@@ -772,6 +772,9 @@ _ALIGN_TOLERANCE = 2.5  # points between the centres (or the left or right ends)
 _HAS_DIGIT = re.compile(r"\d").search
 _NEAR_ROWS = 8  # a fuller row is looked for this many value rows above and below
 _HEAD_LINES = 6  # lines above a row read for its column heads
+# Words of 四's group heads (行政复议, 行政诉讼, 未经复议直接起诉, 复议后起诉, or a piece of one that wraps)
+# have one of these characters; its column heads (结果维持, 结果纠正, 其他结果, 尚未审结, 总计) none.
+_GROUP_HEAD = re.compile(r"[复议诉讼]")
 _HEADED_VALUES = 4  # a row of fewer values is not placed by column heads
 # 三、收到和处理政府信息公开申请情况 opens another table; 三、本年度办理结果, a label inside the 三 table, does not
 _SECTION_HEADING = re.compile(r"\s*[一二三四五六七八九十]{1,3}\s*[、.．].*(?:情况|事项)")
@@ -788,16 +791,16 @@ def _value_rows(lines: list[tuple]) -> tuple[list[tuple], int]:
     rows: list[tuple] = []
     headings = 0
     for k, (_, text, cluster) in enumerate(lines):
-        if _HAS_DIGIT(text) and not _PAGE_NUMBER.fullmatch(text):  # "- 3 -" is left out of the page's blocks
+        if _HAS_DIGIT(text):  # (the page's number is not among the lines: _without_page_number)
             value = [bool(_VALUE_WORD.fullmatch(piece)) for piece in text.split(" ")]  # the line's words
             first = value.index(True) if True in value else len(value)
             end = first
             while end < len(value) and value[end]:
                 end += 1
-            # Two values or more, and nothing after them: prose ("收到申请 21 件，", "大道 90") is left as it
-            # is.  So is a row with one value (a row of one column reads the same; a 三 row of six blanks
-            # and one number keeps that number in its first column, with the reader's warning).
-            if end - first >= 2 and end == len(value):
+            # Values with nothing after them: prose ("收到申请 21 件，") is left as it is.  A line of one
+            # value ("大道 90", a 三 row of six blanks and one number) is only placed when it sits under a
+            # value of a fuller row near it in the same section (``_realign``); never a fuller row itself.
+            if end > first and end == len(value):
                 words = _line_words(cluster)
                 if len(words) == len(value):
                     rows.append((k, words[:first], words[first:], headings))
@@ -852,11 +855,11 @@ def _realign(page: _PageText, before: _PageText | None, after: _PageText | None)
         if slots is None and not label and len(values) >= _HEADED_VALUES:
             # No fuller row, and no label: 四's one data row, under its column heads if its values sit under
             # them, or in the columns of a shaded header band (read as a grid) right above it.
-            heads = _column_heads(page.lines, k)
+            heads = _column_heads(page.lines, k, before.lines if before is not None else ())
             if len(values) < len(heads) <= 2 * len(values) + 1:
                 slots = _slots(values, heads)
                 columns[n] = heads
-            elif (band := _band_above(page, k)) is not None and len(values) < len(band) <= 2 * len(values) + 1:
+            elif (band := _band_above(page, k, before)) is not None and len(values) < len(band) <= 2 * len(values) + 1:
                 slots = _slots_within(values, band)
                 columns[n] = band
         if slots is None:
@@ -868,14 +871,18 @@ def _realign(page: _PageText, before: _PageText | None, after: _PageText | None)
     return out
 
 
-def _column_heads(lines: list[tuple], k: int) -> list[tuple]:
+def _column_heads(lines: list[tuple], k: int, earlier: list[tuple] | tuple = ()) -> list[tuple]:
     """The lowest heads of the table above line ``k``: the words of the lines right above it (up to a value row
     or a section heading, at most ``_HEAD_LINES``) that no word below them stands under, left to right.
 
-    A head over several columns (行政诉讼 over ten) has the heads of those columns below it, and is left out.
+    A head over several columns (行政诉讼 over ten) has the heads of those columns below it, and is left out;
+    四's group heads are also left out by their words (``_GROUP_HEAD``): centred over their columns, one can
+    fall in the gap between two of their heads.  Above the first line of a page the heads go on at the foot
+    of the page before (``earlier``, its lines, which hold no page number): a table's header rows can end one
+    page and its one data row begin the next.
     """
     above: list[list[tuple]] = []
-    for top, text, cluster in reversed(lines[max(0, k - _HEAD_LINES):k]):
+    for top, text, cluster in islice(chain(reversed(lines[:k]), reversed(earlier)), _HEAD_LINES):
         if _SECTION_HEADING.match(text):
             break
         words = _line_words(cluster)
@@ -885,19 +892,28 @@ def _column_heads(lines: list[tuple], k: int) -> list[tuple]:
     heads: list[tuple] = []
     below: list[tuple] = []  # the words of the lines below the one looked at
     for words in above:  # from the lowest line up
-        heads += [w for w in words if not any(v[0] < w[1] and v[1] > w[0] for v in below)]
+        heads += [w for w in words if not any(v[0] < w[1] and v[1] > w[0] for v in below)
+                  and not _GROUP_HEAD.search(w[2])]
         below += words
     return sorted(heads)
 
 
-def _band_above(page: _PageText, k: int) -> list[tuple] | None:
-    """The columns (x0, x1) of the bottom row of the grid right above line ``k``, with no line between."""
+def _band_above(page: _PageText, k: int, before: _PageText | None = None) -> list[tuple] | None:
+    """The columns (x0, x1) of the bottom row of the grid right above line ``k``, with no line between.
+
+    Above the first line of a page, the grid that ends the page before (``before``) with no line
+    under it (its page number is none): a shaded header band can end a page and its data row begin the next.
+    """
     top = page.lines[k][0]
     bottom = page.lines[k - 1][0] if k else float("-inf")  # the line above, if any, must be above the grid
     best = None
     for box, cells in page.tables:
         if bottom < box[3] <= top and (best is None or box[3] > best[0][3]):
             best = (box, cells)
+    if best is None and k == 0 and before is not None and before.tables:
+        last = max(before.tables, key=lambda table: table[0][3])
+        if all(line_top < last[0][3] for line_top, _, _ in before.lines):
+            best = last
     if best is None:
         return None
     box, cells = best
@@ -1062,7 +1078,7 @@ class _PageText:
         for k, (top, text, _) in enumerate(self.lines):
             if k in realigned:
                 blocks.append((top, 1, [realigned[k]]))  # its empty cells kept
-            elif not _PAGE_NUMBER.fullmatch(text):
+            else:
                 blocks.append((top, 0, text))
         blocks += self.grids
         blocks.sort(key=lambda b: (b[0], b[1]))
@@ -1103,5 +1119,22 @@ def _page_text_blocks(chars: list[Char], tables: list[list[tuple]]) -> _PageText
         for box, cells, tops, columns in kept:
             grids.append((box[1], 1, _grid(box, cells, tops, columns, chars, middles, taken)))
         outside = list(compress(chars, map(not_, taken)))
-    lines = _lines(outside, clusters=True)
+    lines = _without_page_number(_lines(outside, clusters=True))
     return _PageText(lines, grids, [(box, cells) for box, cells, _, _ in kept], *_value_rows(lines))
+
+
+def _without_page_number(lines: list[tuple]) -> list[tuple]:
+    """The lines but the page's number ("- 3 -", "3"): a line of one number, unless the lines right above
+    and below it are close (within half a line's height more than its own): then it is a table's row of
+    one value whose label wraps around it (``1.申请人无正当理由…`` / ``0`` / ``…政府信息公开申请``)."""
+    out: list[tuple] = []
+    last = len(lines) - 1
+    for n, line in enumerate(lines):
+        if _PAGE_NUMBER.fullmatch(line[1]):
+            cluster = line[2]
+            height = 2 * (cluster[0][5] - cluster[0][1])  # its first character's: middle - top, twice
+            if not (0 < n < last and line[0] - lines[n - 1][0] <= 1.5 * height
+                    and lines[n + 1][0] - line[0] <= 1.5 * height):
+                continue
+        out.append(line)
+    return out
