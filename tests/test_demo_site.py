@@ -101,3 +101,21 @@ def test_cached_web_is_the_built_web(tmp_path, monkeypatch):
         for path in site1.paths():
             a, b = site1.lookup(path), site2.lookup(path)
             assert (a.body, a.headers, a.status) == (b.body, b.headers, b.status), path
+
+
+def test_html_looks_mark_tables_up_as_their_editor_does_and_the_default_is_the_old_markup():
+    import random as _random
+
+    from govcrawl.demo.render import HtmlLook, random_tables, render_report_html
+
+    tables = random_tables(_random.Random(5), "2021", blanks=True)
+    page = render_report_html(tables, fmt="2021", title="某县2022年政府信息公开工作年度报告")
+    assert render_report_html(tables, fmt="2021", title="某县2022年政府信息公开工作年度报告", look=HtmlLook()) == page
+    marks = {"word": ("MsoNormal", "<o:p>", "supportMisalignedColumns"), "wps": ('lang="EN-US"',),
+             "excel": ("<col ", "x:num"), "cms": ("word-break",)}
+    for editor, expected in marks.items():
+        look = HtmlLook(editor=editor, header="th", blank="&nbsp;", split_runs=True, wrap_labels=True, wrapper="div")
+        marked = render_report_html(tables, fmt="2021", title="某县2022年政府信息公开工作年度报告", look=look)
+        assert all(mark in marked for mark in expected) and "<thead>" in marked and "overflow-x" in marked, editor
+    with pytest.raises(ValueError, match="editor"):
+        HtmlLook(editor="frontpage")

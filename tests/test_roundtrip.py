@@ -1,5 +1,6 @@
 """Round trip: random consistent tables of both templates, rendered in every layout, whole or split into
-pieces, with or without prose stating the key figures, read back identically."""
+pieces, with or without prose stating the key figures, HTML tables in the markup of a random editor
+(``HtmlLook``: Word, WPS, Excel, a CMS's), read back identically."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from govcrawl.demo.render import (
-    HTML_LAYOUTS, LAYOUTS, TEXT_LAYOUTS, narrative, random_tables, render_report_html, render_report_text,
+    HTML_LAYOUTS, LAYOUTS, TEXT_LAYOUTS, HtmlLook, narrative, random_tables, render_report_html, render_report_text,
 )
 from govcrawl.extract import extract_document
 
@@ -23,13 +24,14 @@ cases = st.tuples(
     st.booleans(),  # text file instead of HTML page (layouts that can be both)
     st.booleans(),  # sections 三 and 四 split into pieces
     st.booleans(),  # prose stating the key figures
+    st.booleans(),  # HTML tables in a random editor's markup
 )
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases)
 def test_rendered_tables_read_back_identically(case):
-    seed, fmt, layout, blanks, as_text, split, with_prose = case
+    seed, fmt, layout, blanks, as_text, split, with_prose, editor = case
     tables = random_tables(random.Random(seed), fmt, blanks=blanks)
     year = 2020 if fmt == "2019" else 2023
     title = TITLE.format(year=year)
@@ -38,7 +40,8 @@ def test_rendered_tables_read_back_identically(case):
         body = render_report_text(tables, fmt=fmt, title=title, layout=layout, split=split, prose=prose)
         url = "https://example.gov.cn/report.md" if layout == "markdown" else "https://example.gov.cn/report.txt"
     else:
-        body = render_report_html(tables, fmt=fmt, title=title, layout=layout, split=split, prose=prose)
+        look = HtmlLook.random(random.Random(f"look-{seed}")) if editor else None
+        body = render_report_html(tables, fmt=fmt, title=title, layout=layout, split=split, prose=prose, look=look)
         url = "https://example.gov.cn/report.html"
     item = extract_document(body.encode("utf-8"), url)
     assert item["format"] == fmt

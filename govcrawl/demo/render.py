@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import html as htmlmod
 import random
+from dataclasses import dataclass
 
 from govcrawl.extract import template as T
 
@@ -176,16 +177,140 @@ def _review_grid(tables: dict) -> list[list[Cell]]:
     ]
 
 
-def _grid_html(grid: list[list[Cell]]) -> str:
-    out = ['<table border="1" cellspacing="0" cellpadding="0" style="border-collapse:collapse">', "<tbody>"]
-    for row in grid:
-        out.append("<tr>")
+@dataclass(frozen=True)
+class HtmlLook:
+    """How an HTML report page marks its tables up: who wrote the HTML, and its habits.
+
+    ``HtmlLook()`` is the plain markup the demo has always drawn.  Real pages come from an
+    editor: Word pasted into the CMS (``MsoNormal`` paragraphs, ``<span>`` runs with
+    ``mso-`` styles, ``<o:p>``, a zero-height row of column widths at the end), WPS
+    (``<span lang="EN-US">`` around numbers), Excel (``<col>``, ``x:num`` cells, no
+    paragraphs), or the CMS's own editor (``word-break`` styles, ``<br/>`` in blank cells).
+    """
+
+    editor: str = "plain"     # plain, word, wps, excel, cms
+    header: str = "td"        # td, or th: the header rows as <th> in a <thead>
+    blank: str = ""           # what an empty cell holds: "", "&nbsp;", "<br/>", "-", "/"
+    split_runs: bool = False  # text cut into several <span> runs at random places
+    wrap_labels: bool = False  # long labels as two paragraphs (or a <br/>) in their cell
+    wrapper: str = "none"     # none, div (a scrolling <div>), layout (the table inside a one-cell table)
+    seed: int = 0             # for the random places of runs and breaks
+
+    EDITORS = ("plain", "word", "wps", "excel", "cms")
+    BLANKS = ("", "&nbsp;", "<br/>", "-", "/")
+    WRAPPERS = ("none", "div", "layout")
+
+    def __post_init__(self):
+        for name, allowed in (("editor", self.EDITORS), ("header", ("td", "th")), ("blank", self.BLANKS),
+                              ("wrapper", self.WRAPPERS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"HtmlLook.{name} must be one of {allowed}, not {getattr(self, name)!r}")
+
+    @classmethod
+    def random(cls, rng: random.Random) -> "HtmlLook":
+        return cls(editor=rng.choice(cls.EDITORS), header=rng.choice(("td", "th")), blank=rng.choice(cls.BLANKS),
+                   split_runs=rng.random() < 0.5, wrap_labels=rng.random() < 0.5,
+                   wrapper=rng.choice(cls.WRAPPERS), seed=rng.randrange(1 << 30))
+
+
+def _runs(text: str, look: HtmlLook, rng: random.Random) -> list[str]:
+    """``text`` as the runs an editor leaves: cut at one or two random places when ``split_runs``."""
+    if not look.split_runs or len(text) < 2:
+        return [text]
+    cuts = sorted(rng.sample(range(1, len(text)), min(len(text) - 1, rng.choice((1, 2)))))
+    return [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)])]
+
+
+def _cell_html(text: str, look: HtmlLook, rng: random.Random, numeric: bool) -> str:
+    """The inside of one cell as ``look``'s editor writes it."""
+    if not text:
+        blank = look.blank
+        if look.editor == "word":
+            return f'<p class="MsoNormal" align="center"><span>{blank or "&nbsp;"}</span><o:p></o:p></p>'
+        return blank if look.editor in ("excel", "cms") else f"<p>{blank}</p>"
+    pieces = [htmlmod.escape(text)]
+    if look.wrap_labels and not numeric and len(text) > 12:
+        cut = rng.randrange(len(text) // 3, 2 * len(text) // 3)
+        pieces = [htmlmod.escape(text[:cut]), htmlmod.escape(text[cut:])]
+    editor = look.editor
+    if editor == "word":
+        span = '<span style="font-size:10.5pt;font-family:宋体;mso-bidi-font-family:宋体">'
+        paras = ["".join(f"{span}{r}</span>" for r in _runs(p, look, rng)) for p in pieces]
+        return "".join(f'<p class="MsoNormal" align="center" style="text-align:center">{p}<o:p></o:p></p>'
+                       for p in paras)
+    if editor == "wps":
+        span = '<span lang="EN-US">' if numeric else '<span style="font-family:仿宋_GB2312">'
+        return "".join(f"<p>{''.join(f'{span}{r}</span>' for r in _runs(p, look, rng))}</p>" for p in pieces)
+    if editor == "excel":
+        return "<br/>".join("".join(_runs(p, look, rng)) for p in pieces)
+    if editor == "cms":
+        return "<br/>".join("".join(f"<span>{r}</span>" for r in _runs(p, look, rng)) for p in pieces)
+    return "".join(f'<p style="text-align:center">{"".join(_runs(p, look, rng))}</p>' for p in pieces)
+
+
+def _grid_html(grid: list[list[Cell]], look: HtmlLook | None = None) -> str:
+    if look is None or look == HtmlLook():  # the markup the demo and the fixtures have always had
+        out = ['<table border="1" cellspacing="0" cellpadding="0" style="border-collapse:collapse">', "<tbody>"]
+        for row in grid:
+            out.append("<tr>")
+            for text, rowspan, colspan in row:
+                attrs = (f' rowspan="{rowspan}"' if rowspan > 1 else "") + (f' colspan="{colspan}"' if colspan > 1 else "")
+                out.append(f'<td{attrs} valign="center"><p style="text-align:center">{htmlmod.escape(text)}</p></td>')
+            out.append("</tr>")
+        out.append("</tbody></table>")
+        return "\n".join(out)
+    rng = random.Random(f"{look.seed}-{len(grid)}-{grid[0][0][0] if grid and grid[0] else ''}")
+    _, _, n_cols = place(grid)
+    # The header: the rows before the first one that holds a number.
+    first_data = next((r for r, row in enumerate(grid) if any(_is_number(t) for t, _, _ in row)), len(grid))
+    attrs_table = {
+        "word": ' class="MsoNormalTable" border="1" cellspacing="0" cellpadding="0" style="border-collapse:collapse;'
+                'border:none;mso-border-alt:solid windowtext .5pt"',
+        "wps": ' border="1" cellspacing="0" style="border-collapse:collapse;width:100%"',
+        "excel": ' border="0" cellpadding="0" cellspacing="0" width="640" style="border-collapse:collapse;'
+                 'table-layout:fixed"',
+        "cms": ' style="width: 100%;" border="1"',
+        "plain": ' border="1"',
+    }[look.editor]
+    out = [f"<table{attrs_table}>"]
+    if look.editor == "excel":
+        out.append("".join(f'<col width="{rng.choice((64, 72, 80, 96))}">' for _ in range(n_cols)))
+    heads = first_data if look.header == "th" else 0  # rows of <th> in a <thead>
+    for r, row in enumerate(grid):
+        head = r < heads
+        if r == 0:
+            out.append("<thead>" if head else "<tbody>")
+        elif r == heads and heads:
+            out.append("</thead><tbody>")
+        tr = ' style="height:21.75pt"' if look.editor in ("word", "excel") else ""
+        out.append(f"<tr{tr}>")
         for text, rowspan, colspan in row:
+            numeric = _is_number(text)
             attrs = (f' rowspan="{rowspan}"' if rowspan > 1 else "") + (f' colspan="{colspan}"' if colspan > 1 else "")
-            out.append(f'<td{attrs} valign="center"><p style="text-align:center">{htmlmod.escape(text)}</p></td>')
+            if look.editor == "word":
+                attrs += f' width="{rng.choice((48, 57, 64, 96))}" valign="center" style="border:solid windowtext 1.0pt"'
+            elif look.editor == "excel":
+                attrs += (f' class="xl{rng.choice((65, 66, 67))}"' + (f' x:num="{text}"' if numeric else " x:str"))
+            elif look.editor == "cms":
+                attrs += ' style="word-break: break-all;" valign="middle" align="center"'
+            tag = "th" if head else "td"
+            out.append(f"<{tag}{attrs}>{_cell_html(text, look, rng, numeric)}</{tag}>")
         out.append("</tr>")
+    if look.editor == "word":  # Word's row of column widths, for browsers that misalign merged columns
+        out.append("<![if !supportMisalignedColumns]><tr height=\"0\">"
+                   + "".join(f'<td width="{rng.choice((48, 57, 64))}" style="border:none"></td>' for _ in range(n_cols))
+                   + "</tr><![endif]>")
     out.append("</tbody></table>")
-    return "\n".join(out)
+    table = "\n".join(out)
+    if look.wrapper == "div":
+        return f'<div style="overflow-x:auto;">{table}</div>'
+    if look.wrapper == "layout":
+        return f'<table width="100%" border="0"><tr><td align="center">{table}</td></tr></table>'
+    return table
+
+
+def _is_number(text: str) -> bool:
+    return bool(text) and text.replace(".", "", 1).replace("-", "", 1).replace("+", "", 1).isdigit()
 
 
 def _grid_lines(grid: list[list[Cell]], layout: str) -> list[str]:
@@ -303,9 +428,12 @@ def meta_block(meta: dict) -> str:
 
 def render_report_html(
     tables: dict, *, fmt: str, title: str, layout: str = "html_table", meta: dict | None = None,
-    charset: str = "utf-8", split: bool = False, prose: str | None = None,
+    charset: str = "utf-8", split: bool = False, prose: str | None = None, look: HtmlLook | None = None,
 ) -> str:
-    """A whole report page (str); encode it with ``charset``, which the page declares in <meta>."""
+    """A whole report page (str); encode it with ``charset``, which the page declares in <meta>.
+
+    ``look``: how its tables are marked up (:class:`HtmlLook`; the plain markup without).
+    """
     if layout not in HTML_LAYOUTS:
         raise ValueError(f"layout must be one of {HTML_LAYOUTS}, not {layout!r}")
     parts = [
@@ -325,7 +453,7 @@ def render_report_html(
             if sub:
                 parts.append(f"<p>{htmlmod.escape(sub)}</p>")
             if layout == "html_table":
-                parts.append(_grid_html(grid))
+                parts.append(_grid_html(grid, look))
             else:
                 parts += [f"<p>{htmlmod.escape(line)}</p>" for line in _grid_lines(grid, layout)]
     parts.append("<p>五、存在的主要问题及改进情况</p><p>无。</p><p>六、其他需要报告的事项</p><p>无。</p>")
