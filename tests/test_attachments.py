@@ -124,3 +124,85 @@ def test_docx_content_in_content_controls_and_text_boxes_reads_as_plain(wrap):
     assert layout_from_docx(wrapped).tokens == layout_from_docx(plain).tokens
     item = extract_document(wrapped, "http://127.0.0.1/r.docx")
     assert item["tables"] == tables and item["title"] == TITLE and item["warnings"] == []
+
+
+def _edited_docx(tables: dict, fmt: str, rng: random.Random) -> bytes:
+    """The report as Word leaves it after editing: runs cut anywhere, spell-check marks between them, tracked
+    insertions around runs and tracked deletions of numbers beside them, long labels broken by a line break or
+    into two paragraphs, blank cells holding "-" or a space."""
+    import docx
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    from govcrawl.demo import render
+
+    def marked(tag: str) -> object:
+        element = OxmlElement(tag)
+        element.set(qn("w:id"), str(rng.randrange(1000)))
+        element.set(qn("w:author"), "审核")
+        return element
+
+    document = docx.Document()
+    document.add_heading(TITLE, level=1)
+    document.add_paragraph("一、总体情况")
+    document.add_paragraph(render.INTRO)
+    blank = rng.choice(["-", " ", "/"])
+    for key, grid in render.grids(tables, fmt).items():
+        document.add_paragraph(render.T.SECTION_TITLES[key])
+        placed, n_rows, n_cols = render.place(grid)
+        table = document.add_table(rows=n_rows, cols=n_cols)
+        cells = table._cells
+        for r, c, rowspan, colspan, text in placed:
+            cell = cells[r * n_cols + c]
+            if rowspan > 1 or colspan > 1:
+                cell = cell.merge(cells[(r + rowspan - 1) * n_cols + c + colspan - 1])
+            paragraph = cell.paragraphs[0]
+            if not text:
+                paragraph.add_run(blank)
+                continue
+            pieces = [text]
+            if len(text) > 12:
+                cut = rng.randrange(len(text) // 3, 2 * len(text) // 3)
+                pieces = [text[:cut], text[cut:]]
+            for n, piece in enumerate(pieces):
+                if n and rng.random() < 0.5:
+                    paragraph = cell.add_paragraph()
+                elif n:
+                    paragraph.add_run().add_break()
+                cuts = sorted(rng.sample(range(1, len(piece)), min(len(piece) - 1, 2))) if len(piece) > 1 else []
+                for a, b in zip([0, *cuts], [*cuts, len(piece)]):
+                    run = paragraph.add_run(piece[a:b])._r
+                    if rng.random() < 0.3:
+                        proof = OxmlElement("w:proofErr")
+                        proof.set(qn("w:type"), "spellStart")
+                        run.addprevious(proof)
+                    if rng.random() < 0.3:  # a number deleted with track changes on: not in the document
+                        deleted, deleted_run, gone = marked("w:del"), OxmlElement("w:r"), OxmlElement("w:delText")
+                        gone.text = "9"
+                        deleted_run.append(gone)
+                        deleted.append(deleted_run)
+                        run.addnext(deleted)
+                    if rng.random() < 0.3:  # inserted with track changes on: in the document
+                        inserted = marked("w:ins")
+                        run.addprevious(inserted)
+                        inserted.append(run)
+    document.add_paragraph("五、存在的主要问题及改进情况")
+    document.add_paragraph("无。")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_docx_as_word_leaves_it_after_editing_reads_back(seed):
+    from govcrawl.demo.render import random_tables
+    from govcrawl.extract import extract_document
+
+    rng = random.Random(f"edited-{seed}")
+    fmt = "2021" if seed % 2 else "2019"
+    tables = random_tables(rng, fmt, blanks=True)
+    body = _edited_docx(tables, fmt, rng)
+    xml = zipfile.ZipFile(io.BytesIO(body)).read("word/document.xml").decode("utf-8")
+    assert "<w:delText>9</w:delText>" in xml and "<w:ins " in xml and "<w:br/>" in xml
+    item = extract_document(body, "http://127.0.0.1/r.docx")
+    assert item["tables"] == tables and item["warnings"] == []
