@@ -214,11 +214,11 @@ class HtmlLook:
 
 
 def _runs(text: str, look: HtmlLook, rng: random.Random) -> list[str]:
-    """``text`` as the runs an editor leaves: cut at one or two random places when ``split_runs``."""
+    """``text`` as the runs an editor leaves, each escaped: cut at one or two random places when ``split_runs``."""
     if not look.split_runs or len(text) < 2:
-        return [text]
+        return [htmlmod.escape(text)]
     cuts = sorted(rng.sample(range(1, len(text)), min(len(text) - 1, rng.choice((1, 2)))))
-    return [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)])]
+    return [htmlmod.escape(text[a:b]) for a, b in zip([0, *cuts], [*cuts, len(text)])]
 
 
 def _cell_html(text: str, look: HtmlLook, rng: random.Random, numeric: bool) -> str:
@@ -228,10 +228,10 @@ def _cell_html(text: str, look: HtmlLook, rng: random.Random, numeric: bool) -> 
         if look.editor == "word":
             return f'<p class="MsoNormal" align="center"><span>{blank or "&nbsp;"}</span><o:p></o:p></p>'
         return blank if look.editor in ("excel", "cms") else f"<p>{blank}</p>"
-    pieces = [htmlmod.escape(text)]
+    pieces = [text]  # escaped run by run (_runs)
     if look.wrap_labels and not numeric and len(text) > 12:
         cut = rng.randrange(len(text) // 3, 2 * len(text) // 3)
-        pieces = [htmlmod.escape(text[:cut]), htmlmod.escape(text[cut:])]
+        pieces = [text[:cut], text[cut:]]
     editor = look.editor
     if editor == "word":
         span = '<span style="font-size:10.5pt;font-family:宋体;mso-bidi-font-family:宋体">'

@@ -1125,8 +1125,8 @@ def _page_text_blocks(chars: list[Char], tables: list[list[tuple]]) -> _PageText
 
 def _without_page_number(lines: list[tuple]) -> list[tuple]:
     """The lines but the page's number ("- 3 -", "3"): a line of one number, unless the lines right above
-    and below it are close (within half a line's height more than its own): then it is a table's row of
-    one value whose label wraps around it (``1.申请人无正当理由…`` / ``0`` / ``…政府信息公开申请``)."""
+    and below it are close (their tops within one and a half of its height of its own): then it is a
+    table's row of one value whose label wraps around it (``1.申请人无正当理由…`` / ``0`` / ``…政府信息公开申请``)."""
     out: list[tuple] = []
     last = len(lines) - 1
     for n, line in enumerate(lines):
