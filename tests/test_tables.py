@@ -179,11 +179,14 @@ def test_a_row_label_wrapped_round_its_values_and_its_group_label(lines):
 
 
 def test_a_row_label_with_no_values_takes_none_from_the_next_row():
-    """A row named on a line with no values (all its cells empty) leaves the next row's values alone."""
+    """A row named on a line with no values (all its cells empty) leaves the next row's values alone,
+    the bare 其他 after 2021's fee row too."""
     text = ["三、收到和处理政府信息公开申请情况", "(一)予以公开", "(二)部分公开 3 0 0 0 0 0 3",
-            "(三)不予公开", "1.属于国家秘密 1 0 0 0 0 0 1"]
+            "(三)不予公开", "1.属于国家秘密 1 0 0 0 0 0 1",
+            "(六)其他处理", "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请 1 0 0 0 0 0 1",
+            "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请", "其他 2 0 0 0 0 0 2"]
     apps = read_tables(text_tokens(text)).tables["applications"]
-    assert "granted" not in apps
+    assert "granted" not in apps and "other_fee_unpaid" not in apps
     assert (apps["partially_granted"]["total"], apps["denied_state_secret"]["total"]) == (3, 1)
 
 

@@ -307,8 +307,8 @@ def _values_past_label_lines(stream: _Stream, i: int, stop: int, key: str, taken
     in_group = key in _OTHER_HANDLING_2021
     for j in range(i + 1, min(i + 3, stop)):
         label = stream.label(j)
-        if label is None or j in taken or _BARE_TOTAL.match(label):
-            break
+        if label is None or j in taken or _BARE_TOTAL.match(label) or _BARE_OTHER.match(label):
+            break  # (总计 and 其他 alone are rows too, after the result rows and after 2.申请人逾期…)
         named = _application_rows(label)
         if named and not (in_group and named == ("other_handling",)):
             break
