@@ -180,7 +180,7 @@ def test_a_row_label_wrapped_round_its_values_and_its_group_label(lines):
 
 def test_a_row_label_with_no_values_takes_none_from_the_next_row():
     """A row named on a line with no values (all its cells empty) leaves the next row's values alone,
-    the bare 其他 after 2021's fee row too."""
+    the bare 其他 after 2021's fee row too, which is still read as 3.其他."""
     text = ["三、收到和处理政府信息公开申请情况", "(一)予以公开", "(二)部分公开 3 0 0 0 0 0 3",
             "(三)不予公开", "1.属于国家秘密 1 0 0 0 0 0 1",
             "(六)其他处理", "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请 1 0 0 0 0 0 1",
@@ -188,6 +188,7 @@ def test_a_row_label_with_no_values_takes_none_from_the_next_row():
     apps = read_tables(text_tokens(text)).tables["applications"]
     assert "granted" not in apps and "other_fee_unpaid" not in apps
     assert (apps["partially_granted"]["total"], apps["denied_state_secret"]["total"]) == (3, 1)
+    assert apps["other_other"]["total"] == 2  # and 其他 is still 3.其他
 
 
 def test_prose_numbers_before_the_tables_are_not_rows():

@@ -396,6 +396,7 @@ def _read_applications(stream: _Stream, zone, warnings: list[str]) -> dict:
             key = "other_other"
         if key is None:
             continue
+        last_key = key  # (a bare 其他 after 2.申请人逾期… is 3.其他, whether that row printed numbers or not)
         values = stream.values_after(i, stop)
         if not values:
             values = _values_past_label_lines(stream, i, stop, key, taken)
@@ -403,7 +404,6 @@ def _read_applications(stream: _Stream, zone, warnings: list[str]) -> dict:
             continue  # a group heading, e.g. "(六)其他处理" above its 1./2./3. rows
         values = _fit(values, want, f"applications.{key}", warnings)
         table[key] = {c: v.number for c, v in zip(T.APPLICANT_COLUMNS, values)}
-        last_key = key
         if key in T.RESULT_ROW_KEYS:
             in_results = True
     if table:
