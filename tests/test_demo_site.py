@@ -119,3 +119,11 @@ def test_html_looks_mark_tables_up_as_their_editor_does_and_the_default_is_the_o
         assert all(mark in marked for mark in expected) and "<thead>" in marked and "overflow-x" in marked, editor
     with pytest.raises(ValueError, match="editor"):
         HtmlLook(editor="frontpage")
+
+
+def test_pdf_looks_refuse_borders_and_fills_they_cannot_draw():
+    from govcrawl.demo.site import PdfLook
+
+    for bad in ({"borders": "dotted"}, {"fills": "grey"}):
+        with pytest.raises(ValueError, match="borders must be"):
+            PdfLook(**bad)

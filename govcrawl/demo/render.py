@@ -261,8 +261,7 @@ def _grid_html(grid: list[list[Cell]], look: HtmlLook | None = None) -> str:
         return "\n".join(out)
     rng = random.Random(f"{look.seed}-{len(grid)}-{grid[0][0][0] if grid and grid[0] else ''}")
     _, _, n_cols = place(grid)
-    # The header: the rows before the first one that holds a number.
-    first_data = next((r for r, row in enumerate(grid) if any(_is_number(t) for t, _, _ in row)), len(grid))
+    first_data = header_rows(grid, len(grid))
     attrs_table = {
         "word": ' class="MsoNormalTable" border="1" cellspacing="0" cellpadding="0" style="border-collapse:collapse;'
                 'border:none;mso-border-alt:solid windowtext .5pt"',
@@ -311,6 +310,11 @@ def _grid_html(grid: list[list[Cell]], look: HtmlLook | None = None) -> str:
 
 def _is_number(text: str) -> bool:
     return bool(text) and text.replace(".", "", 1).replace("-", "", 1).replace("+", "", 1).isdigit()
+
+
+def header_rows(grid: list[list[Cell]], default: int) -> int:
+    """How many header rows the grid has: the rows before the first that holds a number (``default`` if none)."""
+    return next((r for r, row in enumerate(grid) if any(_is_number(text) for text, _, _ in row)), default)
 
 
 def _grid_lines(grid: list[list[Cell]], layout: str) -> list[str]:

@@ -232,6 +232,14 @@ class PdfLook:
     # real PDFs in ../shared/real have one per cell); "header": grey behind the header rows only
     fills: str | None = None
 
+    BORDERS = ("lines", "rects", "rows", "none")
+    FILLS = (None, "cells", "header")
+
+    def __post_init__(self):
+        if self.borders not in self.BORDERS or self.fills not in self.FILLS:
+            raise ValueError(f"PdfLook: borders must be lines, rects, rows or none and fills None, cells or header, "
+                             f"not {self.borders!r} and {self.fills!r}")
+
     @classmethod
     def random(cls, rng: random.Random) -> PdfLook:
         return cls(
@@ -250,9 +258,6 @@ class PdfLook:
             borders=rng.choice(["lines", "lines", "rects"]),
             fills=rng.choice([None, None, "cells", "header"]),
         )
-
-
-_NUMBER = re.compile(r"[\d,]+")
 
 
 def _column_widths(base: list[float], weights: tuple[float, ...], width: float) -> list[float]:
@@ -296,9 +301,6 @@ def pdf_report(tables: dict, *, fmt: str, title: str, font: str = "cid", look: P
     else:
         raise ValueError(f"font must be one of {PDF_FONTS}, not {font!r}")
     look = look or PdfLook()
-    if look.borders not in ("lines", "rects", "rows", "none") or look.fills not in (None, "cells", "header"):
-        raise ValueError(f"PdfLook: borders must be lines, rects, rows or none and fills None, cells or header, "
-                         f"not {look.borders!r} and {look.fills!r}")
     text_style = ParagraphStyle("text", fontName=font, fontSize=look.text_size, leading=look.text_size * 1.4,
                                 wordWrap="CJK")
     cell_style = ParagraphStyle("cell", fontName=font, fontSize=look.cell_size, leading=look.cell_size * 1.25,
@@ -331,7 +333,7 @@ def pdf_report(tables: dict, *, fmt: str, title: str, font: str = "cid", look: P
             commands.append(("GRID", (0, 0), (-1, -1), look.rule_width, colors.black))
             if look.box_width:
                 commands.append(("BOX", (0, 0), (-1, -1), look.box_width, colors.black))
-        header_rows = next((r for r, row in enumerate(grid) if any(_NUMBER.fullmatch(text) for text, _, _ in row)), 0)
+        header_rows = render.header_rows(grid, 0)
         for r, c, rowspan, colspan, text in placed:
             data[r][c] = Paragraph(htmlmod.escape(text), cell_style) if text else ""
             if rowspan > 1 or colspan > 1:
