@@ -784,7 +784,7 @@ _MOST_MISSING = 6
 
 
 def _value_rows(lines: list[tuple]) -> tuple[list[tuple], int]:
-    """The lines that read ``label v v …`` and how many section headings the page has.
+    """The lines that read ``label v …`` (values with nothing after them) and how many section headings the page has.
 
     A row: (line index, label words, value words, headings above it on the page).
     """
