@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -54,3 +55,25 @@ def test_rendered_tables_read_back_identically(case):
                                                                      "litigation_after_review")]
     assessable = with_prose and any(v is not None for v in stated)
     assert item["checks"][-1]["ok"] is (True if assessable else None), item["checks"][-1]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("fmt", ["2019", "2021"])
+def test_split_section_four_with_every_review_cell_blank_reads_back(layout, fmt):
+    """四 in pieces, its 行政复议 row printed with all five cells blank: that row is empty, the 诉讼 rows keep theirs.
+
+    Found by the round-trip test: the blank row had no number to be known by, and the 诉讼 values slid up.
+    """
+    tables = random_tables(random.Random(f"blank-review-{layout}-{fmt}"), fmt, blanks=True)
+    review = tables["review_litigation"]
+    review["review"] = dict.fromkeys(review["review"])
+    assert any(v is not None for row in ("litigation_direct", "litigation_after_review") for v in review[row].values())
+    title = TITLE.format(year=2020 if fmt == "2019" else 2023)
+    if layout in HTML_LAYOUTS:
+        body, url = render_report_html(tables, fmt=fmt, title=title, layout=layout, split=True), "https://example.gov.cn/r.html"
+    else:
+        body = render_report_text(tables, fmt=fmt, title=title, layout=layout, split=True)
+        url = "https://example.gov.cn/r.md" if layout == "markdown" else "https://example.gov.cn/r.txt"
+    item = extract_document(body.encode("utf-8"), url)
+    assert item["tables"] == tables
+    assert not any("review_litigation" in w for w in item["warnings"])

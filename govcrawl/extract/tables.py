@@ -435,11 +435,15 @@ def _review_pieces(runs: list[tuple[str, list[Value]]]) -> list[Value] | None:
     """
     width = len(T.REVIEW_COLUMNS)
     rows: dict[str, list[Value]] = {}
+
+    def row_named(labels: str) -> str | None:
+        named = [(m.end(), key) for key, pattern in _REVIEW_PIECE_NAMES for m in pattern.finditer(labels)]
+        return max(named)[1] if named else next((k for k in T.REVIEW_ROWS if k not in rows), None)
+
     for labels, run in runs:
         if len(run) not in (width, 2 * width) or not any(v.number is not None for v in run):
             continue
-        named = [(m.end(), key) for key, pattern in _REVIEW_PIECE_NAMES for m in pattern.finditer(labels)]
-        key = max(named)[1] if named else next((k for k in T.REVIEW_ROWS if k not in rows), None)
+        key = row_named(labels)
         if len(run) == 2 * width:
             if key == "review":
                 return None
@@ -452,6 +456,14 @@ def _review_pieces(runs: list[tuple[str, list[Value]]]) -> list[Value] | None:
             if target is None or target in rows:
                 return None
             rows[target] = run[n * width:(n + 1) * width]
+    if rows and set(rows) != set(T.REVIEW_ROWS):
+        # A row printed with every cell blank (its zeros left empty) has no number to be known by:
+        # a run of five blank cells fills a row its labels name, or the next one, that no run filled.
+        for labels, run in runs:
+            if len(run) == width and not any(v.number is not None for v in run):
+                key = row_named(labels)
+                if key is not None and key not in rows:
+                    rows[key] = run
     if set(rows) != set(T.REVIEW_ROWS):
         return None
     return [v for key in T.REVIEW_ROWS for v in rows[key]]
