@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := chromium redis-server fonts-wqy-zenhei fonts-noto-cjk
+APT_PACKAGES := chromium redis-server fonts-wqy-zenhei fonts-noto-cjk libreoffice-writer-nogui
 ARGS ?=
 
 .PHONY: setup system-deps crawl test demo bench clean-state help
@@ -30,7 +30,8 @@ setup: system-deps $(STAMP)
 # (tests/pdf_reports.py: TrueType outlines for reportlab, CFF outlines as fpdf2 embeds them), and
 # fonts-wqy-zenhei lets headless Chromium draw the Chinese of the export's HTML report and its screenshot;
 # a CJK font also draws the table pictures the OCR tests and benchmark read (govcrawl/demo/images.py);
-# OpenCV (from the OCR wheel) needs libGL and libglib at import.
+# OpenCV (from the OCR wheel) needs libGL and libglib at import; LibreOffice (soffice, tests only) writes
+# the legacy Word 97 .doc files the tests read (tests/word97_files.py): real files from an independent writer.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
@@ -39,6 +40,7 @@ system-deps:
 	[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || missing="$$missing fonts-noto-cjk"; \
 	ldconfig -p | grep -q 'libGL.so.1 ' || missing="$$missing libgl1"; \
 	ldconfig -p | grep -q 'libglib-2.0.so.0 ' || missing="$$missing libglib2.0-0"; \
+	command -v soffice >/dev/null 2>&1 || missing="$$missing libreoffice-writer-nogui"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \

@@ -6,8 +6,9 @@ web page; only the way to its cells differs (PDF has its own module, ``pdf.py``)
 * DOCX (word/document.xml read with lxml; python-docx for packages laid out
   otherwise): body paragraphs and Word tables in document order;
   ``gridSpan``/``vMerge`` continuation cells are left out like merged HTML cells.
-* DOC/WPS (OLE2 binaries): best effort – the UTF-16 text runs of the
-  WordDocument stream, with a warning that the table structure is lost.
+* DOC/WPS (OLE2 binaries): read as Word 97–2003 documents (``worddoc.py``),
+  tables as grids like a DOCX's; a file that reader cannot follow has its
+  UTF-16 text runs recovered, with a warning that the table structure is lost.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from lxml import etree
 
 from govcrawl.extract.layout import Layout
 from govcrawl.extract.ocr import image_format
+from govcrawl.extract.worddoc import WordDocError, layout_from_word97
 
 logger = logging.getLogger(__name__)
 
@@ -273,7 +275,28 @@ _UTF16_RUN = re.compile(rb"(?:[\x00-\xff][\x4e-\x9f]|[\x20-\x7e\r\n\t]\x00|[\x00
 
 
 def layout_from_doc(body: bytes) -> Layout:
-    """Legacy Word/WPS binaries: recover the text runs (stored as UTF-16LE in Word 97+)."""
+    """Legacy Word/WPS binaries: read as Word 97–2003 (``worddoc``), tables included.
+
+    A file that reader cannot follow (encrypted, older than Word 97, broken)
+    has its UTF-16 text runs recovered instead, with a warning that says why
+    and that its table structure is lost.
+    """
+    try:
+        layout = layout_from_word97(body)
+    except WordDocError as exc:
+        reason = str(exc)
+    except Exception as exc:  # noqa: BLE001 - a reader bug costs the tables of this file, never its text
+        logger.warning("Word 97 reader failed on a document", exc_info=True)
+        reason = f"the Word reader failed ({type(exc).__name__}: {exc})"
+    else:
+        if layout.lines:
+            return layout
+        reason = "no text in its main document"
+    return _doc_text_runs(body, reason)
+
+
+def _doc_text_runs(body: bytes, reason: str) -> Layout:
+    """The UTF-16 text runs of a binary the Word reader could not follow (stored as UTF-16LE in Word 97+)."""
     layout = Layout()
     pieces: list[str] = []
     for m in _UTF16_RUN.finditer(body):
@@ -288,7 +311,7 @@ def layout_from_doc(body: bytes) -> Layout:
     lines = re.split(r"[\r\x07\x0b\x0c]+", text)
     layout.add_text([ln for ln in lines if ln.strip()])
     layout.warnings.append(
-        "legacy .doc/.wps read heuristically (text runs only, table structure lost); "
-        "check the numbers or convert the file to DOCX/PDF"
+        f"legacy .doc/.wps not readable as Word 97-2003 ({reason}): text runs recovered heuristically, "
+        "table structure lost; check the numbers or convert the file to DOCX/PDF"
     )
     return layout

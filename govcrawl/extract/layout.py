@@ -62,6 +62,20 @@ class Layout:
             if text := " ".join(filter(None, row)):
                 lines.append(text)
 
+    def add_blocks(self, blocks) -> None:
+        """Text and tables in document order: ``(False, line)`` or ``(True, grid)`` (a grid as ``add_grid`` takes)."""
+        run: list[str] = []
+        for is_grid, value in blocks:
+            if not is_grid:
+                run.append(value)
+                continue
+            if run:
+                self.add_text(run)
+                run = []
+            self.add_grid(value)
+        if run:
+            self.add_text(run)
+
     def add_text(self, text_lines: list[str]) -> None:
         if any("\r" in ln for ln in text_lines):
             text_lines = [ln.replace("\r", "") for ln in text_lines]

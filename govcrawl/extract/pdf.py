@@ -1082,17 +1082,7 @@ class _PageText:
                 blocks.append((top, 0, text))
         blocks += self.grids
         blocks.sort(key=lambda b: (b[0], b[1]))
-        run: list[str] = []
-        for _, kind, value in blocks:
-            if kind == 0:
-                run.append(value)
-                continue
-            if run:
-                layout.add_text(run)
-                run = []
-            layout.add_grid(value)
-        if run:
-            layout.add_text(run)
+        layout.add_blocks((kind != 0, value) for _, kind, value in blocks)
 
 
 def _page_text_blocks(chars: list[Char], tables: list[list[tuple]]) -> _PageText:

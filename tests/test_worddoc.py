@@ -1,0 +1,209 @@
+"""Legacy Word 97–2003 documents (``.doc``): tables read as a DOCX's are, from files an independent writer made.
+
+The documents come from the seeded generators (random tables of both templates,
+blank cells, merged cells), saved as DOCX in several looks and converted to
+``.doc`` by LibreOffice; then taken apart and written again as Word's fast
+saves leave them (``word97_files.rebuild``).
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import struct
+
+import docx
+import pytest
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+
+from govcrawl.demo import render
+from govcrawl.demo.render import random_tables
+from govcrawl.demo.site import _docx_table, docx_report
+from govcrawl.extract import extract_document, worddoc
+from govcrawl.extract.attachments import layout_from_doc, layout_from_docx, sniff_kind
+from tests import word97_files
+from tests.test_attachments import _edited_docx
+
+
+def _field(paragraph, code: str, result: str) -> None:
+    """A Word field (``{ code }`` showing ``result``) at the end of the paragraph."""
+    for kind in ("begin", "instr", "separate", "result", "end"):
+        if kind == "result":
+            paragraph.add_run(result)
+            continue
+        run = paragraph.add_run()
+        if kind == "instr":
+            element = OxmlElement("w:instrText")
+            element.set(qn("xml:space"), "preserve")
+            element.text = code
+        else:
+            element = OxmlElement("w:fldChar")
+            element.set(qn("w:fldCharType"), kind)
+        run._r.append(element)
+
+
+def _nested_docx(tables: dict, fmt: str, title: str) -> bytes:
+    """The report inside a one-cell layout table, under a title, an index number in a hyperlink and a PAGE field."""
+    document = docx.Document()
+    document.add_heading(title, level=1)
+    _field(document.add_paragraph("索引号:"), ' HYPERLINK "http://127.0.0.1/1" ', "11320000-2023-001")
+    page = document.add_paragraph("第")
+    _field(page, " PAGE ", "1")
+    page.add_run("页")
+    outer = document.add_table(rows=1, cols=1)
+    cell = outer.cell(0, 0)
+    cell.paragraphs[0].text = "一、总体情况"
+    cell.add_paragraph(render.INTRO)
+    for key, grid in render.grids(tables, fmt).items():
+        cell.add_paragraph(render.T.SECTION_TITLES[key])
+        _docx_table(cell, grid)
+        cell.add_paragraph("")
+    document.add_paragraph("五、存在的主要问题及改进情况")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+LOOKS = ("plain", "edited", "nested")
+CASES = [(seed, LOOKS[seed % 3]) for seed in range(9)]
+
+
+@pytest.fixture(scope="module")
+def word97_docs():
+    """For each case: (the .doc LibreOffice wrote, the tables it holds, the DOCX it was made from)."""
+    bodies, golds = [], []
+    for seed, look in CASES:
+        rng = random.Random(f"word97-{seed}")
+        # Nested: the 2021 template only (LibreOffice takes ~50 s to lay the 2019 one out in a cell).
+        fmt = "2021" if seed % 2 or look == "nested" else "2019"
+        tables = random_tables(rng, fmt, blanks=seed % 4 != 0)
+        title = f"某县{seed}局2023年政府信息公开工作年度报告"
+        if look == "plain":
+            bodies.append(docx_report(tables, fmt=fmt, title=title))
+        elif look == "edited":
+            bodies.append(_edited_docx(tables, fmt, rng))
+        else:
+            bodies.append(_nested_docx(tables, fmt, title))
+        golds.append(tables)
+    return list(zip(word97_files.soffice_docs(bodies), golds, bodies))
+
+
+@pytest.mark.parametrize("case", range(len(CASES)), ids=[f"{look}-{seed}" for seed, look in CASES])
+def test_word97_document_reads_its_tables(word97_docs, case):
+    body, tables, _ = word97_docs[case]
+    seed, look = CASES[case]
+    assert sniff_kind(body, None, "http://127.0.0.1/r.doc") == "doc"
+    paragraphs, _ = worddoc._read(body)
+    # The file shows what the case is about, so that a change of writer cannot make it pass vacuously.
+    assert any(p.row_end and any(p.merged) for p in paragraphs)  # merged cells
+    if look == "edited":
+        word = word97_files.streams(body)["WordDocument"]
+        assert "9" in word.decode("utf-16-le", errors="ignore")
+        ccp, _, _, (fc, lcb) = worddoc._fib(word)
+        assert worddoc._deleted_runs(word97_files.streams(body)["1Table"][fc:fc + lcb], word)  # tracked deletions
+    if look == "nested":
+        assert max(p.depth for p in paragraphs) == 2
+    item = extract_document(body, "http://127.0.0.1/r.doc")
+    assert item["provenance"]["reader"] == "doc"
+    assert item["tables"] == tables
+    assert item["warnings"] == []
+    if look == "nested":  # field results kept, field codes dropped
+        assert item["provenance"]["index_no"] == "11320000-2023-001"
+        assert "HYPERLINK" not in " ".join(layout_from_doc(body).lines)
+        assert "第1页" in layout_from_doc(body).lines
+
+
+@pytest.mark.parametrize("case", [0, 1, 3, 4])  # plain and edited: a nested table is a leaf grid here, one cell in a DOCX
+def test_word97_layout_is_the_docx_layout(word97_docs, case):
+    """Merged cells once, cells of several paragraphs joined, text and tables in order: as from the DOCX."""
+    body, _, docx_body = word97_docs[case]
+    tokens = layout_from_doc(body).tokens
+    # The title and the intro come before the first table; 五 after the last.
+    assert tokens.index("一、总体情况") < tokens.index("二、主动公开政府信息情况") < tokens.index("信息内容")
+    assert tokens.index("五、存在的主要问题及改进情况") > tokens.index("四、政府信息公开行政复议、行政诉讼情况")
+    assert tokens == layout_from_docx(docx_body).tokens
+
+
+@pytest.mark.parametrize("mutation", range(2))
+def test_word97_fast_saved_pieces_read_the_same(word97_docs, mutation):
+    """Text in many pieces, some moved to the end of the stream, some 8-bit: the same tables."""
+    compressed = moved = 0
+    for case, (body, tables, _) in enumerate(word97_docs):
+        rebuilt = word97_files.rebuild(body, random.Random(f"rebuild-{mutation}-{case}"))
+        parts = word97_files.streams(rebuilt)
+        word = parts["WordDocument"]
+        ccp, (fc, lcb), _, _ = worddoc._fib(word)
+        clx = parts["1Table"][fc:fc + lcb]
+        assert clx[0] == 0x01  # a property block before the piece table
+        pieces = worddoc._pieces(clx, word, ccp)
+        assert len(pieces) > 5
+        compressed += sum(piece.width == 1 for piece in pieces)
+        moved += sum(piece.fc > pieces[-1].fc for piece in pieces)
+        item = extract_document(rebuilt, "http://127.0.0.1/r.doc")
+        assert item["tables"] == tables and item["warnings"] == [], case
+    assert compressed and moved
+
+
+def _with_word_stream(body: bytes, change) -> bytes:
+    parts = word97_files.streams(body)
+    word = bytearray(parts["WordDocument"])
+    change(word)
+    parts["WordDocument"] = bytes(word)
+    return word97_files.compound_file(parts)
+
+
+@pytest.mark.parametrize("damage, reason", [
+    (lambda w: struct.pack_into("<H", w, 10, struct.unpack_from("<H", w, 10)[0] | 0x0100), "encrypted"),
+    (lambda w: struct.pack_into("<H", w, 0, 0x1234), "File Information Block"),
+    (lambda w: struct.pack_into("<H", w, 152, 20), "too short"),  # a Word 6/95-sized FIB
+    (lambda w: struct.pack_into("<H", w, 10, struct.unpack_from("<H", w, 10)[0] & ~0x0200), "0Table"),
+])
+def test_word97_file_it_cannot_follow_falls_back_to_text_runs_with_a_warning(word97_docs, damage, reason):
+    body = word97_docs[0][0]
+    layout = layout_from_doc(_with_word_stream(body, damage))
+    assert len(layout.warnings) == 1
+    assert reason in layout.warnings[0] and "table structure lost" in layout.warnings[0]
+    assert "一、总体情况" in layout.lines  # its text is still read
+
+
+def test_not_a_compound_file_is_a_warning_never_an_error():
+    body = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "某县2023年政府信息公开工作年度报告\r".encode("utf-16-le")
+    item = extract_document(body, "http://127.0.0.1/r.doc")
+    assert item["tables"] == {} and item["provenance"]["reader"] is None  # no tables: no reader (the spec)
+    assert "not a readable OLE2 file" in item["warnings"][0]
+    assert item["title"] == "某县2023年政府信息公开工作年度报告"  # its text runs still read
+
+
+def test_compound_file_without_a_word_stream_is_a_warning():
+    body = word97_files.compound_file({"Workbook": b"\x09\x08" + b"\x00" * 100})
+    layout = layout_from_doc(body)
+    assert "no WordDocument stream" in layout.warnings[0]
+
+
+def test_crawl_reads_doc_attachments_linked_from_a_page_and_from_the_list(word97_docs, serve_site, run_crawl, tmp_path):
+    """``scrapy crawl portals``: a .doc behind a report page's 附件 link, and one linked straight from the list."""
+    from govcrawl.demo.server import Site
+
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    page = "<html><head><title>{0}</title></head><body><h1>{0}</h1>{1}</body></html>".format
+    (first, first_tables, _), (second, second_tables, _) = word97_docs[0], word97_docs[3]
+    site = Site()
+    site.add("/index.html", page("某县人民政府", '<a href="/nb/index.html">政府信息公开年报</a>'), html)
+    site.add("/nb/index.html", page("政府信息公开年报", (
+        '<ul><li><a href="a.html">某县财政局2023年政府信息公开工作年度报告</a></li>'
+        '<li><a href="/files/b.doc">某县教育局2023年政府信息公开工作年度报告</a></li></ul>')), html)
+    site.add("/nb/a.html", page("某县财政局2023年政府信息公开工作年度报告",
+                                '<p>附件：<a href="/files/a.doc">某县财政局2023年年报.doc</a></p>'), html)
+    site.add("/files/a.doc", first, {"Content-Type": "application/msword"})
+    site.add("/files/b.doc", second, {"Content-Type": "application/octet-stream"})
+    srv = serve_site(site)
+    result = run_crawl([{"name": "某县", "url": srv.url("/index.html")}], tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    by_source = {item["provenance"]["source_url"].rsplit("/", 1)[-1]: item for item in result.items}
+    assert set(by_source) == {"a.doc", "b.doc"}
+    assert by_source["a.doc"]["url"].endswith("/nb/a.html")  # the report page, the attachment in source_url
+    for name, tables in (("a.doc", first_tables), ("b.doc", second_tables)):
+        item = by_source[name]
+        assert item["provenance"]["reader"] == "doc" and item["warnings"] == []
+        assert item["tables"] == tables
