@@ -31,7 +31,7 @@ setup: system-deps $(STAMP)
 # fonts-wqy-zenhei lets headless Chromium draw the Chinese of the export's HTML report and its screenshot;
 # a CJK font also draws the table pictures the OCR tests and benchmark read (govcrawl/demo/images.py);
 # OpenCV (from the OCR wheel) needs libGL and libglib at import; LibreOffice (soffice, tests only) writes
-# the legacy Word 97 .doc files the tests read (tests/word97_files.py): real files from an independent writer.
+# the legacy Word 97 .doc files the tests read (govcrawl/demo/word97.py): real files from an independent writer.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \

@@ -10,7 +10,9 @@ Kinds:
 * ``html`` – report pages as the demo renderer makes them (official template), ~20 KB each;
 * ``cms``  – the fake web's CMS report pages (tests/sites: navigation, metadata block, GBK);
 * ``big``  – a large CMS page (~0.5 MB: long navigation, the report, pages of prose);
-* ``pdf``  – the real reports (../shared/real/*.pdf).
+* ``pdf``  – the real reports (../shared/real/*.pdf);
+* ``doc``  – legacy Word 97 reports: generated DOCX reports (both templates, merged cells) saved as
+  ``.doc`` by LibreOffice (``soffice``, which ``make setup`` installs; without it the kind is left out).
 
 Stages are timed by wrapping the functions extract_document calls (the
 extractor itself carries no timing code); ``layout`` excludes ``repair``.
@@ -18,7 +20,8 @@ Every number is from the fastest of the rounds, the extractor's and the
 floor's measured in turn, so that other work on a shared machine disturbs
 the comparison as little as possible.
 The floor: for PDFs the time pypdfium2 takes just to open them and read every
-page's text; for HTML the time lxml takes just to parse the decoded page.
+page's text; for HTML the time lxml takes just to parse the decoded page; for
+DOC the time olefile takes to open the file and read its streams.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ _WRAPPED = (
     (report_module, "layout_from_html", "layout"),
     (report_module, "layout_from_text", "layout"),
     (report_module, "layout_from_pdf", "layout"),
+    (report_module, "layout_from_doc", "layout"),
     (report_module, "extract_metadata", "metadata"),
     (report_module, "read_tables", "tables"),
     (report_module, "run_checks", "checks"),
@@ -110,6 +114,37 @@ def big_document() -> tuple[str, bytes]:
     return "big.html", page.encode("utf-8")
 
 
+def doc_documents(count: int = 12) -> list[tuple[str, bytes]]:
+    """Generated reports as LibreOffice saves them in Word 97 format; none without LibreOffice."""
+    from govcrawl.demo import word97
+    from govcrawl.demo.site import docx_report
+
+    if word97.SOFFICE is None:
+        print("doc: LibreOffice (soffice) not installed, kind left out (make setup installs it)", file=sys.stderr)
+        return []
+    docx = []
+    for seed in range(count):
+        rng = random.Random(f"bench-doc-{seed}")
+        fmt = "2021" if seed % 2 else "2019"
+        docx.append(docx_report(random_tables(rng, fmt, blanks=seed % 3 == 0), fmt=fmt,
+                                title=f"某县{seed}局2023年政府信息公开工作年度报告"))
+    return [(f"report-{k}.doc", body) for k, body in enumerate(word97.soffice_docs(docx))]
+
+
+def olefile_read_seconds(bodies: list[bytes]) -> float:
+    import io
+
+    import olefile
+
+    start = time.perf_counter()
+    for body in bodies:
+        ole = olefile.OleFileIO(io.BytesIO(body))
+        for entry in ole.listdir():
+            ole.openstream(entry).read()
+        ole.close()
+    return time.perf_counter() - start
+
+
 def pdfium_text_seconds(bodies: list[bytes]) -> float:
     import pypdfium2 as pdfium
 
@@ -149,6 +184,8 @@ def main() -> int:
         "big": [big_document()],
         "pdf": [(p.name, p.read_bytes()) for p in sorted(args.shared.glob("real/*.pdf"))],
     }
+    if docs := doc_documents():
+        kinds["doc"] = docs
     if not kinds["txt"] or not kinds["pdf"]:
         print(f"no seeds or real PDFs under {args.shared}", file=sys.stderr)
         return 2
@@ -161,7 +198,8 @@ def main() -> int:
     print(f"{'kind':<5} {'docs':>5} {'MB':>7} {'docs/s':>8} {'MB/s':>6} {'ms/doc':>7}  "
           + " ".join(f"{s:>8}" for s in STAGES) + "   floor (ms/doc, ratio)")
     floors = {"pdf": ("pypdfium2 text", pdfium_text_seconds), "html": ("lxml parse", lxml_parse_seconds),
-              "cms": ("lxml parse", lxml_parse_seconds), "big": ("lxml parse", lxml_parse_seconds)}
+              "cms": ("lxml parse", lxml_parse_seconds), "big": ("lxml parse", lxml_parse_seconds),
+              "doc": ("olefile streams", olefile_read_seconds)}
     for kind, docs in kinds.items():
         rounds = max(3, args.rounds // 4) if kind == "big" else args.rounds
         bodies = [b for _, b in docs]

@@ -3,7 +3,7 @@
 The documents come from the seeded generators (random tables of both templates,
 blank cells, merged cells), saved as DOCX in several looks and converted to
 ``.doc`` by LibreOffice; then taken apart and written again as Word's fast
-saves leave them (``word97_files.rebuild``).
+saves leave them (``govcrawl.demo.word97.rebuild``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from govcrawl.demo.render import random_tables
 from govcrawl.demo.site import _docx_table, docx_report
 from govcrawl.extract import extract_document, worddoc
 from govcrawl.extract.attachments import layout_from_doc, layout_from_docx, sniff_kind
-from tests import word97_files
+from govcrawl.demo import word97 as word97_files
 from tests.test_attachments import _edited_docx
 
 
@@ -156,7 +156,8 @@ def _with_word_stream(body: bytes, change) -> bytes:
 @pytest.mark.parametrize("damage, reason", [
     (lambda w: struct.pack_into("<H", w, 10, struct.unpack_from("<H", w, 10)[0] | 0x0100), "encrypted"),
     (lambda w: struct.pack_into("<H", w, 0, 0x1234), "File Information Block"),
-    (lambda w: struct.pack_into("<H", w, 152, 20), "too short"),  # a Word 6/95-sized FIB
+    (lambda w: struct.pack_into("<H", w, 2, 0x0068), "Word 6/95"),
+    (lambda w: struct.pack_into("<H", w, 152, 20), "too short"),  # a FIB cut short
     (lambda w: struct.pack_into("<H", w, 10, struct.unpack_from("<H", w, 10)[0] & ~0x0200), "0Table"),
 ])
 def test_word97_file_it_cannot_follow_falls_back_to_text_runs_with_a_warning(word97_docs, damage, reason):
@@ -207,3 +208,9 @@ def test_crawl_reads_doc_attachments_linked_from_a_page_and_from_the_list(word97
         item = by_source[name]
         assert item["provenance"]["reader"] == "doc" and item["warnings"] == []
         assert item["tables"] == tables
+
+
+def test_field_codes_are_dropped_and_results_kept_nested_fields_included():
+    text = "索引号：\x13 HYPERLINK \"x\" \x14001\x15；第\x13 PAGE \x14\x13 SEQ \x142\x15\x15页；\x13 IF \x13 DATE \x142023\x15 = 1 \x14是\x15。\r"
+    paragraphs = worddoc._paragraphs([worddoc._Piece(0, text, 0, 2)], ([], []))
+    assert [p.text for p in paragraphs] == ["索引号：001；第2页；是。"]

@@ -34,6 +34,7 @@ text runs, with a warning.
 from __future__ import annotations
 
 import io
+import re
 import struct
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ _U32 = struct.Struct("<I").unpack_from
 _I32 = struct.Struct("<i").unpack_from
 
 _W_IDENT = 0xA5EC  # the FIB's magic number
+_NFIB_WORD97 = 0x00C0  # Word 97 writes 0x00C1 (later versions too, their own number further on); Word 6/95 0x0065-0x0068
 _F_ENCRYPTED = 0x0100
 _F_WHICH_TABLE = 0x0200  # the table stream is 1Table (else 0Table)
 _FC_CLX = 33  # index of the (fc, lcb) pair of the piece table in FibRgFcLcb97
@@ -75,6 +77,7 @@ _PARAGRAPH_END = "\r"
 _CELL_MARK = "\x07"  # ends a cell, and a row (the row-end mark is a paragraph of its own)
 _SECTION_MARK = "\x0c"  # a page or section break: ends the line
 _LINE_BREAK = "\x0b"
+_SPECIAL = re.compile("[\r\x07\x0c\x13\x14\x15]")  # what ends a paragraph, and the field marks
 _FIELD_BEGIN, _FIELD_SEPARATOR, _FIELD_END = "\x13", "\x14", "\x15"
 # Anchors and special characters that print nothing readable: pictures, drawn objects,
 # footnote and comment references, separators, optional hyphens.
@@ -120,6 +123,8 @@ def _read(body: bytes) -> tuple[list[_Paragraph], str | None]:
         word = ole.openstream("WordDocument").read()
         if len(word) < 154 or _U16(word, 0)[0] != _W_IDENT:
             raise WordDocError("no Word 97 or later File Information Block")
+        if _U16(word, 2)[0] < _NFIB_WORD97:
+            raise WordDocError(f"a Word 6/95 document (nFib {_U16(word, 2)[0]}), older than Word 97")
         flags = _U16(word, 10)[0]
         if flags & _F_ENCRYPTED:
             raise WordDocError("the document is encrypted or password-protected")
@@ -401,16 +406,17 @@ def _paragraphs(pieces: list[_Piece], runs: tuple[list[int], list[tuple[int, _Pr
     starts, ends = runs
     paragraphs: list[_Paragraph] = []
     parts: list[str] = []
-    fields: list[bool] = []  # for each open field: whether its code is being read (before \x14)
+    # For each open field: whether its code is being read (before \x14). Text counts only outside
+    # every code: a field's result inside another field's code is code too.
+    fields: list[bool] = []
     for piece in pieces:
         text = piece.text
         for lo, hi in _kept(piece, deleted):
             begin = lo
-            for i in range(lo, hi):
+            for match in _SPECIAL.finditer(text, lo, hi):
+                i = match.start()
                 ch = text[i]
-                if ch not in "\r\x07\x0c\x13\x14\x15":
-                    continue
-                if begin < i and not (fields and fields[-1]):
+                if begin < i and not any(fields):
                     parts.append(text[begin:i])
                 begin = i + 1
                 if ch == _FIELD_BEGIN:
@@ -425,7 +431,7 @@ def _paragraphs(pieces: list[_Piece], runs: tuple[list[int], list[tuple[int, _Pr
                     props = _props_at(starts, ends, piece.fc + i * piece.width)
                     paragraphs.append(_paragraph("".join(parts), ch, props))
                     parts = []
-            if begin < hi and not (fields and fields[-1]):
+            if begin < hi and not any(fields):
                 parts.append(text[begin:hi])
     if parts and "".join(parts).strip():
         paragraphs.append(_paragraph("".join(parts), _PARAGRAPH_END, _NO_PROPS))

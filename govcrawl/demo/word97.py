@@ -1,4 +1,6 @@
-"""Word 97–2003 ``.doc`` files for the tests: written by LibreOffice, and rebuilt the ways other writers lay them out.
+"""Word 97–2003 ``.doc`` files for the tests and the extraction benchmark.
+
+Written by LibreOffice, and rebuilt as other writers lay them out:
 
 * ``soffice_docs`` converts DOCX files (from the seeded generators) to ``.doc``
   with LibreOffice (``soffice``, which ``make setup`` installs): real Word 97
