@@ -311,7 +311,7 @@ def _doc_text_runs(body: bytes, reason: str) -> Layout:
     lines = re.split(r"[\r\x07\x0b\x0c]+", text)
     layout.add_text([ln for ln in lines if ln.strip()])
     layout.warnings.append(
-        f"legacy .doc/.wps not readable as Word 97-2003 ({reason}): text runs recovered heuristically, "
-        "table structure lost; check the numbers or convert the file to DOCX/PDF"
+        f"legacy .doc/.wps read heuristically ({reason}): text runs only, table structure lost; "
+        "check the numbers or convert the file to DOCX/PDF"
     )
     return layout

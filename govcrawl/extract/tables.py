@@ -431,6 +431,8 @@ def _review_pieces(runs: list[tuple[str, list[Value]]]) -> list[Value] | None:
 
     Each run of 5 (one row) or 10 (both 诉讼 rows) values goes to the row its
     preceding labels name last; runs without a name take the next free row.
+    Runs with no number are left out, but for a run of 5 blank cells (a row
+    whose zeros were left empty), which fills a row no run with numbers did.
     Only a complete, unambiguous assignment counts.
     """
     width = len(T.REVIEW_COLUMNS)

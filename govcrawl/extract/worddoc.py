@@ -17,8 +17,13 @@ piece table that says where each run of text lies.  What is read, after
   (``sprmPItap``), row end (``sprmPFTtp``, ``sprmPFInnerTtp``), nested cell end
   (``sprmPFInnerTableCell``), and the row's cell definitions
   (``sprmTDefTable``: which cells continue a merge);
+* a paragraph's properties too many for its page, in the ``Data`` stream
+  (``sprmPHugePapx``: a wide table's row definition with its borders);
+* the character properties in the ``ChpxFkp`` pages, for one thing: text
+  deleted with track changes on (``sprmCFRMarkDel``) is still in the file, and
+  is left out, as the document reads once the changes are accepted;
 * field codes (``\\x13 code \\x14 result \\x15``): the result is kept, the code
-  dropped, as Word shows it.
+  dropped, as Word shows it; a field inside another's code is code too.
 
 Tables become grids as a DOCX's do: a cell a merge continues (vertically, or
 horizontally by the old ``fMerged`` flag) is ``None``; a cell of several
@@ -77,8 +82,9 @@ _PARAGRAPH_END = "\r"
 _CELL_MARK = "\x07"  # ends a cell, and a row (the row-end mark is a paragraph of its own)
 _SECTION_MARK = "\x0c"  # a page or section break: ends the line
 _LINE_BREAK = "\x0b"
-_SPECIAL = re.compile("[\r\x07\x0c\x13\x14\x15]")  # what ends a paragraph, and the field marks
 _FIELD_BEGIN, _FIELD_SEPARATOR, _FIELD_END = "\x13", "\x14", "\x15"
+# What ends a paragraph, and the field marks.
+_SPECIAL = re.compile(f"[{_PARAGRAPH_END}{_CELL_MARK}{_SECTION_MARK}{_FIELD_BEGIN}{_FIELD_SEPARATOR}{_FIELD_END}]")
 # Anchors and special characters that print nothing readable: pictures, drawn objects,
 # footnote and comment references, separators, optional hyphens.
 _DROPPED = dict.fromkeys(map(ord, "\x00\x01\x02\x03\x04\x05\x06\x08\x1f"), None) | {
@@ -327,7 +333,7 @@ def _parse_props(grpprl: bytes, data: bytes = b"", props: _Props | None = None) 
             vert_merge[operand[1]] = operand[2]
         elif sprm == _SPRM_HUGE_PAPX and len(operand) == 4:
             at = _U32(operand, 0)[0]
-            if at + 2 <= len(data) and props is not None:
+            if at + 2 <= len(data):
                 _parse_props(data[at + 2:at + 2 + _U16(data, at)[0]], b"", props)
         pos += length
     if vert_merge:
