@@ -3,6 +3,7 @@
 Written by LibreOffice, and rebuilt as other writers lay them out:
 
 * ``soffice_docs`` converts DOCX files (from the seeded generators) to ``.doc``
+  (``soffice_convert``: to any format LibreOffice writes, RTF among them)
   with LibreOffice (``soffice``, which ``make setup`` installs): real Word 97
   files from an independent writer, not from our own idea of the format.
 * ``rebuild`` takes such a file apart and writes it again with its text in
@@ -35,21 +36,26 @@ _SECTOR = 512
 
 def soffice_docs(docx_bodies: list[bytes]) -> list[bytes]:
     """The DOCX files as LibreOffice saves them in Word 97–2003 format (one ``soffice`` run for all)."""
+    return soffice_convert(docx_bodies, "doc:MS Word 97", "doc")
+
+
+def soffice_convert(bodies: list[bytes], target: str, suffix: str, source: str = "docx") -> list[bytes]:
+    """Files (``source`` kind) converted by LibreOffice to ``target`` (``--convert-to``), written as ``suffix``."""
     if SOFFICE is None:
         raise RuntimeError("LibreOffice (soffice) is not installed: `make setup` installs it")
     with tempfile.TemporaryDirectory(prefix="govcrawl-doc-") as tmp:
         tmp_path = Path(tmp)
         names = []
-        for k, body in enumerate(docx_bodies):
-            (tmp_path / f"d{k}.docx").write_bytes(body)
-            names.append(str(tmp_path / f"d{k}.docx"))
+        for k, body in enumerate(bodies):
+            (tmp_path / f"d{k}.{source}").write_bytes(body)
+            names.append(str(tmp_path / f"d{k}.{source}"))
         # Its own profile directory: a user's running LibreOffice, or a stale lock, cannot get in the way.
         profile = (tmp_path / "profile").as_uri()
         subprocess.run([SOFFICE, f"-env:UserInstallation={profile}", "--headless", "--norestore",
-                        "--convert-to", "doc:MS Word 97", "--outdir", str(tmp_path / "out"), *names],
+                        "--convert-to", target, "--outdir", str(tmp_path / "out"), *names],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300,
                        env={**os.environ, "HOME": tmp})
-        return [(tmp_path / "out" / f"d{k}.doc").read_bytes() for k in range(len(docx_bodies))]
+        return [(tmp_path / "out" / f"d{k}.{suffix}").read_bytes() for k in range(len(bodies))]
 
 
 def streams(doc: bytes) -> dict[str, bytes]:

@@ -9,6 +9,9 @@ web page; only the way to its cells differs (PDF has its own module, ``pdf.py``)
 * DOC/WPS (OLE2 binaries): read as Word 97–2003 documents (``worddoc.py``),
   tables as grids like a DOCX's; a file that reader cannot follow has its
   UTF-16 text runs recovered, with a warning that the table structure is lost.
+* What portals post as ``.doc`` but is none: RTF (``rtf.py``), a web page, and
+  a MIME single-file web page (``.mht``: its HTML part, ``mht_html``) are known
+  by their bytes, whatever the name or the Content-Type says.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from lxml import etree
 
 from govcrawl.extract.layout import Layout
 from govcrawl.extract.ocr import image_format
+from govcrawl.extract.rtf import RTF_MAGIC
 from govcrawl.extract.worddoc import WordDocError, layout_from_word97
 
 logger = logging.getLogger(__name__)
@@ -33,8 +37,13 @@ ZIP_MAGIC = b"PK\x03\x04"
 
 
 def sniff_kind(body: bytes, content_type: str | None = None, url: str | None = None) -> str:
-    """``pdf``, ``docx``, ``doc``, ``image``, ``html`` or ``text`` from the bytes first, then the label."""
+    """The document's kind, from its bytes first, then its label.
+
+    ``pdf``, ``docx``, ``doc``, ``rtf``, ``mht``, ``image``, ``html``, ``text`` or ``binary``.
+    """
     head = body[:1024].lstrip()
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:].lstrip()
     if head.startswith(PDF_MAGIC) or b"%PDF-" in body[:1024]:
         return "pdf"
     if image_format(body):
@@ -49,19 +58,45 @@ def sniff_kind(body: bytes, content_type: str | None = None, url: str | None = N
         return "binary"
     if body.startswith(OLE2_MAGIC):
         return "doc"
+    if head.startswith(RTF_MAGIC):
+        return "rtf"  # "export to Word" of many report tools, often posted as .doc
+    if _MIME_HEADER.match(head) and b"multipart/related" in head.lower():
+        return "mht"  # Word's single-file web page, also posted as .doc
     ctype = (content_type or "").lower()
     path = (url or "").lower().split("?")[0]
     if "pdf" in ctype or path.endswith(".pdf"):
         return "pdf"  # labelled PDF but no magic: the reader will say it is broken
-    if "wordprocessingml" in ctype or path.endswith(".docx"):
-        return "docx"
-    if "msword" in ctype or path.endswith((".doc", ".wps")):
-        return "doc"
     sample = body[:4096].lower()
-    if b"<html" in sample or b"<!doctype" in sample or b"<body" in sample or b"<table" in sample \
-            or b"<div" in sample or b"<p" in sample or b"<meta" in sample or "html" in ctype:
+    markup = (b"<html" in sample or b"<!doctype" in sample or b"<body" in sample or b"<table" in sample
+              or b"<div" in sample or b"<p" in sample or b"<meta" in sample)
+    # A Word file with none of Word's magic numbers but markup is a web page named .doc: the
+    # "export to Word" of many systems sends HTML as application/msword.
+    if ("wordprocessingml" in ctype or path.endswith(".docx")) and not markup:
+        return "docx"
+    if ("msword" in ctype or path.endswith((".doc", ".wps"))) and not markup:
+        return "doc"
+    if markup or "html" in ctype:
         return "html"
     return "text"
+
+
+# The first header line of a MIME document (an .mht/.mhtml file).
+_MIME_HEADER = re.compile(
+    rb"(?i)(mime-version|content-type|content-location|from|date|subject|message-id|x-[\w-]+)\s*:")
+
+
+def mht_html(body: bytes) -> tuple[bytes, str] | None:
+    """The HTML part of a MIME (``.mht``) document, undone from its transfer encoding, and its Content-Type."""
+    import email
+    import email.policy
+
+    message = email.message_from_bytes(body, policy=email.policy.compat32)
+    for part in message.walk():
+        if part.get_content_type() == "text/html":
+            payload = part.get_payload(decode=True)
+            if payload:
+                return payload, part.get("Content-Type", "text/html")
+    return None
 
 
 # --------------------------------------------------------------------------- DOCX

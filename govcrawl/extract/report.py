@@ -13,13 +13,14 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from govcrawl.extract import is_report, ocr
-from govcrawl.extract.attachments import layout_from_doc, layout_from_docx, sniff_kind
+from govcrawl.extract.attachments import layout_from_doc, layout_from_docx, mht_html, sniff_kind
 from govcrawl.extract.checks import run_checks
 from govcrawl.extract.decode import decode_body
 from govcrawl.extract.layout import Layout, layout_from_html, layout_from_text
 from govcrawl.extract.markdown import is_markdown, layout_from_markdown
 from govcrawl.extract.metadata import extract_metadata
 from govcrawl.extract.pdf import layout_from_pdf
+from govcrawl.extract.rtf import layout_from_rtf
 from govcrawl.extract.tables import read_tables
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,13 @@ def _read_layout(
         return layout_from_docx(body), None, None, [], "docx"
     if kind == "doc":
         return layout_from_doc(body), None, None, [], "doc"
+    if kind == "rtf":  # a legacy Word document too, in Word's interchange format
+        return layout_from_rtf(body), None, None, [], "doc"
+    if kind == "mht":
+        part = mht_html(body)
+        if part is None:
+            return Layout(), None, None, ["MIME (.mht) document with no HTML part; nothing read"], None
+        body, headers, kind = part[0], {"Content-Type": part[1]}, "html"
     if kind == "binary":
         return Layout(), None, None, ["binary file of an unsupported kind (zip but not DOCX?); nothing read"], None
     decoded = decode_body(body, headers)

@@ -53,7 +53,8 @@ _U32 = struct.Struct("<I").unpack_from
 _I32 = struct.Struct("<i").unpack_from
 
 _W_IDENT = 0xA5EC  # the FIB's magic number
-_NFIB_WORD97 = 0x00C0  # Word 97 writes 0x00C1 (later versions too, their own number further on); Word 6/95 0x0065-0x0068
+# Word 97 writes nFib 0x00C1 (later versions too, with their own number further on); Word 6/95 0x0065-0x0068.
+_NFIB_WORD97 = 0x00C0
 _F_ENCRYPTED = 0x0100
 _F_WHICH_TABLE = 0x0200  # the table stream is 1Table (else 0Table)
 _FC_CLX = 33  # index of the (fc, lcb) pair of the piece table in FibRgFcLcb97
@@ -167,7 +168,8 @@ def _title(ole) -> str | None:
 
 
 def _fib(word: bytes) -> tuple[int, tuple[int, int], tuple[int, int], tuple[int, int]]:
-    """From the FIB: ``ccpText``, and the (offset, size) in the table stream of the piece table, PlcBtePapx and PlcBteChpx."""
+    """From the FIB: ``ccpText``, and the (offset, size) in the table stream of the piece table,
+    PlcBtePapx and PlcBteChpx."""
     try:
         pos = 32
         csw = _U16(word, pos)[0]
@@ -226,7 +228,12 @@ def _pieces(clx: bytes, word: bytes, ccp_text: int) -> list[_Piece]:
             text = word[fc:fc + end - start].decode("cp1252", errors="replace")
         else:
             fc, width = raw_fc & 0x3FFFFFFF, 2
-            text = word[fc:fc + 2 * (end - start)].decode("utf-16-le", errors="replace")
+            raw = word[fc:fc + 2 * (end - start)]
+            text = raw.decode("utf-16-le", errors="replace")
+            if len(text) != end - start and len(raw) == 2 * (end - start):
+                # A character beyond the BMP (a rare name's hanzi) is two positions, as in the file:
+                # one character per position, the pairs joined when the paragraph is made.
+                text = "".join(map(chr, struct.unpack(f"<{end - start}H", raw)))
         if len(text) != end - start:
             raise WordDocError("a piece of text lies beyond the end of the WordDocument stream")
         pieces.append(_Piece(start, text, fc, width))
@@ -474,8 +481,18 @@ def _props_at(starts: list[int], ends: list[tuple[int, _Props]], fc: int) -> _Pr
     return _NO_PROPS
 
 
+def joined_surrogates(text: str) -> str:
+    """UTF-16 surrogate pairs, kept as two characters where positions count, as the one character they are."""
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", errors="replace")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _paragraph(text: str, mark: str, props: _Props) -> _Paragraph:
-    text = text.translate(_DROPPED)
+    text = joined_surrogates(text).translate(_DROPPED)
     depth = props.itap if props.itap is not None else (1 if props.in_table else 0)
     depth = min(max(0, depth), _MAX_DEPTH) if (props.in_table or props.itap) else 0
     if depth <= 0:
