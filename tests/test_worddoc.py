@@ -361,3 +361,9 @@ def test_characters_beyond_the_bmp_in_word_and_rtf():
     assert [p.text for p in worddoc._paragraphs(pieces, ([], []))] == ["吉𠮷县2023年"]
     assert layout_from_rtf(rb"{\rtf1\ansi\uc1\u21513?\u-10174?\u-8265?\par}").lines == ["吉𠮷"]
     assert layout_from_rtf(rb"{\rtf1\ansi\u-99999?\u99999999?x\par}").lines == ["x"]
+
+
+def test_rtf_binary_data_is_skipped_whatever_bytes_it_holds():
+    data = b"\x00{{\\par}\xff"
+    rtf = b"{\\rtf1\\ansi a{\\pict\\bin" + str(len(data)).encode() + b" " + data + b"}b\\par c\\par}"
+    assert layout_from_rtf(rtf).lines == ["ab", "c"]

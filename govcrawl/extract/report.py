@@ -108,7 +108,7 @@ def extract_document(
     body: bytes, url: str, headers: Mapping | None = None, *, portal: str | None = None,
     images: Sequence[bytes] = (),
 ) -> dict:
-    """The report item for one document (HTML page, text, PDF, DOCX, DOC or image).
+    """The report item for one document (HTML page, text, PDF, DOCX, DOC, RTF, MHT or image).
 
     ``images`` are the pictures in a report page's content area, in page
     order: when the page's own text holds no tables, they are read by OCR.

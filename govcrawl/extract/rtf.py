@@ -108,8 +108,17 @@ def _paragraphs(body: bytes) -> tuple[list[_Paragraph], list[str]]:
         paragraphs.append(_Paragraph(worddoc.joined_surrogates("".join(text)), mark, level, cell, row, tuple(merged)))
         text.clear()
 
-    for match in _TOKEN.finditer(body):
+    pos, size = 0, len(body)
+    while pos < size:
+        match = _TOKEN.match(body, pos)
+        if match is None:  # a backslash with nothing a control word can be after it: dropped
+            pos += 1
+            continue
+        pos = match.end()
         word, param, hex_byte, symbol, brace, plain = match.groups()
+        if word == b"bin" and param is not None:  # \binN: N bytes of binary data follow (a picture's)
+            pos += max(0, int(param))
+            continue
         if word is None and hex_byte is None and symbol is None and brace is None and plain is None:
             continue  # a line end in the file
         if brace is not None:
