@@ -9,7 +9,7 @@ and tested without a crawl:
 * ``report_title_year`` / ``is_report_title`` — recognise
   ``…2023年政府信息公开工作年度报告`` and reject look-alikes (年报解读, 图解,
   部门决算, 工作要点, 关于报送/做好…的通知, …);
-* ``attachment_format`` — PDF/DOC/DOCX/WPS attachment links;
+* ``attachment_format`` — PDF/DOC/DOCX/WPS/RTF attachment links;
 * ``looks_like_challenge`` / ``meta_refresh_target`` — anti-bot stubs and
   meta-refresh stubs that must not be parsed as pages.
 """
@@ -391,18 +391,18 @@ def has_repeating_path(url: str, times: int = 3) -> bool:
 
 # ------------------------------------------------------------ attachments
 
-ATTACHMENT_FORMATS = ("pdf", "docx", "doc", "wps")
-_ATTACHMENT_RE = re.compile(r"\.(pdf|docx|doc|wps)(?:$|[?#])", re.I)
+ATTACHMENT_FORMATS = ("pdf", "docx", "doc", "wps", "rtf")  # RTF: the "export to Word" of report tools
+_ATTACHMENT_RE = re.compile(r"\.(pdf|docx|doc|wps|rtf)(?:$|[?#])", re.I)
 
 
 def attachment_format(url: str) -> str | None:
-    """``pdf``/``doc``/``docx``/``wps`` when the URL names such a file."""
+    """``pdf``/``doc``/``docx``/``wps``/``rtf`` when the URL names such a file."""
     parts = urlsplit(url)
     match = _ATTACHMENT_RE.search(parts.path)
     if match:
         return match.group(1).lower()
     # Download servlets hide the name in a query value: ...?file=a.pdf
-    match = re.search(r"=[^&]*\.(pdf|docx|doc|wps)(?:&|$)", parts.query, re.I)
+    match = re.search(r"=[^&]*\.(pdf|docx|doc|wps|rtf)(?:&|$)", parts.query, re.I)
     return match.group(1).lower() if match else None
 
 
@@ -580,5 +580,5 @@ def _written_out(html: str, label: str, start: int, end: int) -> bool:
 
 
 def is_document_body(body: bytes) -> bool:
-    """PDF / OLE (DOC, WPS) / ZIP (DOCX) bytes, whatever the headers claim."""
-    return body[:5] == b"%PDF-" or body[:4] in (b"\xd0\xcf\x11\xe0", b"PK\x03\x04")
+    """PDF / OLE (DOC, WPS) / ZIP (DOCX) / RTF bytes, whatever the headers claim."""
+    return body[:5] in (b"%PDF-", b"{\\rtf") or body[:4] in (b"\xd0\xcf\x11\xe0", b"PK\x03\x04")

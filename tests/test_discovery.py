@@ -148,6 +148,7 @@ def test_lookalike_fixture_links():
         ("http://a.gov.cn/u/2023年报.DOCX", "docx"),
         ("http://a.gov.cn/u/report.doc?v=1", "doc"),
         ("http://a.gov.cn/u/report.wps", "wps"),
+        ("http://a.gov.cn/u/report.RTF", "rtf"),
         ("http://a.gov.cn/download.jsp?filename=nb.pdf&id=3", "pdf"),
         ("http://a.gov.cn/art/2024/1/1/art_1.html", None),
         ("http://a.gov.cn/pdf/index.html", None),

@@ -214,13 +214,18 @@ def test_crawl_reads_doc_attachments_linked_from_a_page_and_from_the_list(word97
         '<ul><li><a href="a.html">某县财政局2023年政府信息公开工作年度报告</a></li>'
         '<li><a href="/files/b.doc">某县教育局2023年政府信息公开工作年度报告</a></li>'
         '<li><a href="/files/c.doc">某县卫健委2023年政府信息公开工作年度报告</a></li>'
-        '<li><a href="/files/d.doc">某县民政局2023年政府信息公开工作年度报告</a></li></ul>')), html)
+        '<li><a href="/files/d.doc">某县民政局2023年政府信息公开工作年度报告</a></li>'
+        '<li><a href="e.html">某县水利局2023年政府信息公开工作年度报告</a></li></ul>')), html)
     site.add("/nb/a.html", page("某县财政局2023年政府信息公开工作年度报告",
                                 '<p>附件：<a href="/files/a.doc">某县财政局2023年年报.doc</a></p>'), html)
+    # The page's only link reads "(正文)": the URL alone says it is a file.
+    site.add("/nb/e.html", page("某县水利局2023年政府信息公开工作年度报告", '<p><a href="/files/e.rtf">(正文)</a></p>'), html)
     site.add("/files/a.doc", first, {"Content-Type": "application/msword"})
     site.add("/files/b.doc", second, {"Content-Type": "application/octet-stream"})
     rtf, rtf_tables = rtf_docs[1]
     site.add("/files/c.doc", rtf, {"Content-Type": "application/msword"})
+    other_rtf, other_rtf_tables = rtf_docs[6]  # another report: the same bytes or title twice would be one
+    site.add("/files/e.rtf", other_rtf, {"Content-Type": "text/rtf"})
     web_tables = random_tables(random.Random("crawl-web-doc"), "2021", blanks=True)
     web = render_report_html(web_tables, fmt="2021", title="某县民政局2023年政府信息公开工作年度报告")
     site.add("/files/d.doc", web.encode("utf-8"), {"Content-Type": "application/msword"})
@@ -228,10 +233,11 @@ def test_crawl_reads_doc_attachments_linked_from_a_page_and_from_the_list(word97
     result = run_crawl([{"name": "某县", "url": srv.url("/index.html")}], tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     by_source = {item["provenance"]["source_url"].rsplit("/", 1)[-1]: item for item in result.items}
-    assert set(by_source) == {"a.doc", "b.doc", "c.doc", "d.doc"}
+    assert set(by_source) == {"a.doc", "b.doc", "c.doc", "d.doc", "e.rtf"}
     assert by_source["a.doc"]["url"].endswith("/nb/a.html")  # the report page, the attachment in source_url
     for name, tables, reader in (("a.doc", first_tables, "doc"), ("b.doc", second_tables, "doc"),
-                                 ("c.doc", rtf_tables, "doc"), ("d.doc", web_tables, "html")):
+                                 ("c.doc", rtf_tables, "doc"), ("d.doc", web_tables, "html"),
+                                 ("e.rtf", other_rtf_tables, "doc")):
         item = by_source[name]
         assert item["provenance"]["reader"] == reader and item["warnings"] == [], name
         assert item["tables"] == tables, name
