@@ -206,3 +206,69 @@ def test_docx_as_word_leaves_it_after_editing_reads_back(seed):
     assert "<w:delText>9</w:delText>" in xml and "<w:ins " in xml and "<w:br/>" in xml
     item = extract_document(body, "http://127.0.0.1/r.docx")
     assert item["tables"] == tables and item["warnings"] == []
+
+
+class _GbkNamed(zipfile.ZipInfo):
+    """A member named in GBK without the zip's UTF-8 flag, as Chinese Windows tools write them."""
+
+    def _encodeFilenameFlags(self):
+        return self.filename.encode("gb18030"), self.flag_bits & ~0x800
+
+
+def _zip(members: list[tuple[str, bytes]], *, gbk: bool = True) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members:
+            info = _GbkNamed(name) if gbk else zipfile.ZipInfo(name)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def zip_parts():
+    from govcrawl.demo.render import random_tables
+    from govcrawl.demo.site import docx_report, pdf_report
+
+    tables = random_tables(random.Random("zip-report"), "2021", blanks=True)
+    title = "某县2023年政府信息公开工作年度报告"
+    other = random_tables(random.Random("zip-other"), "2019")
+    return {"tables": tables, "pdf": pdf_report(tables, fmt="2021", title=title),
+            "docx": docx_report(other, fmt="2019", title="附件"), "other": other, "title": title}
+
+
+def test_zip_of_attachments_reads_the_member_named_as_the_report(zip_parts):
+    from govcrawl.extract import extract_document
+
+    name = "2023年政府信息公开工作年度报告（正文）.pdf"
+    body = _zip([("说明.txt", "请下载附件".encode("gbk")), ("附件/附件2-统计表.docx", zip_parts["docx"]),
+                 (name, zip_parts["pdf"]), ("附件/image001.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 64)])
+    assert sniff_kind(body, "application/zip", "http://127.0.0.1/nb.zip") == "zip"
+    assert len(zip_parts["docx"]) > len(zip_parts["pdf"])  # the name decides, not the size
+    item = extract_document(body, "http://127.0.0.1/nb.zip", {"Content-Type": "application/zip"})
+    assert item["provenance"]["reader"] == "pdf"
+    assert item["tables"] == zip_parts["tables"]
+    assert f"read {name} from a zip (2 other document(s) in it not read)" in item["warnings"]
+
+
+def test_zip_without_a_report_name_reads_its_largest_document(zip_parts):
+    from govcrawl.extract import extract_document
+
+    body = _zip([("a.txt", b"x"), ("2.docx", zip_parts["docx"]), ("1.html", b"<html><p>x</p></html>")], gbk=False)
+    item = extract_document(body, "http://127.0.0.1/download?id=7")
+    assert item["provenance"]["reader"] == "docx"
+    assert item["tables"] == zip_parts["other"]
+
+
+@pytest.mark.parametrize("members, warning", [
+    ([("photo.jpg", b"\xff\xd8\xff\xe0")], "none a document"),
+    ([("年度报告.pdf", b"\x00" * (51 * 1024 * 1024))], "not read"),  # a zip bomb: 51 MB of zeros, 50 KB packed
+    ([("年度报告.doc", _zip([("年度报告.pdf", b"%PDF-1.4")]))], "not a document"),  # a zip in the zip
+])
+def test_zip_that_holds_no_readable_report_is_a_warning(members, warning):
+    from govcrawl.extract import extract_document
+
+    body = _zip(members)
+    assert len(body) < 200_000
+    item = extract_document(body, "http://127.0.0.1/nb.zip")
+    assert item["tables"] == {} and any(warning in w for w in item["warnings"]), item["warnings"]

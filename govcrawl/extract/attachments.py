@@ -39,7 +39,8 @@ ZIP_MAGIC = b"PK\x03\x04"
 def sniff_kind(body: bytes, content_type: str | None = None, url: str | None = None) -> str:
     """The document's kind, from its bytes first, then its label.
 
-    ``pdf``, ``docx``, ``doc``, ``rtf``, ``mht``, ``image``, ``html``, ``text`` or ``binary``.
+    ``pdf``, ``docx``, ``doc``, ``rtf``, ``mht``, ``zip`` (not a DOCX), ``image``, ``html``, ``text``
+    or ``binary``.
     """
     head = body[:1024].lstrip()
     if head.startswith(b"\xef\xbb\xbf"):
@@ -51,11 +52,9 @@ def sniff_kind(body: bytes, content_type: str | None = None, url: str | None = N
     if body.startswith(ZIP_MAGIC):
         try:
             with zipfile.ZipFile(io.BytesIO(body)) as zf:
-                if "word/document.xml" in zf.namelist():
-                    return "docx"
+                return "docx" if "word/document.xml" in zf.namelist() else "zip"
         except (zipfile.BadZipFile, OSError, ValueError):
-            pass
-        return "binary"
+            return "binary"
     if body.startswith(OLE2_MAGIC):
         return "doc"
     if head.startswith(RTF_MAGIC):
@@ -97,6 +96,52 @@ def mht_html(body: bytes) -> tuple[bytes, str] | None:
             if payload:
                 return payload, part.get("Content-Type", "text/html")
     return None
+
+
+# Files a zip of attachments holds that may be the report, and how big one may be once unpacked.
+_ZIP_DOCUMENT = re.compile(r"\.(pdf|docx|doc|wps|rtf|html?|txt)$", re.I)
+_ZIP_MEMBER_MAX = 50 * 1024 * 1024
+_REPORT_NAME = re.compile(r"年度?报|年报|年度工作报告")
+
+
+def zip_report(body: bytes) -> tuple[str, bytes, list[str]]:
+    """The report inside a zip of attachments: (its name, its bytes, warnings); ("", b"", warnings) if none.
+
+    Portals bundle a report's files (正文, 附件) in one zip.  The member taken is the
+    first whose name reads like a report (年度报告, 年报), else the largest document;
+    a zip in the zip is not opened.  Names stored in GBK without the zip's UTF-8 flag
+    (what Chinese Windows tools write) are read as GBK.  A member larger than 50 MB
+    unpacked, or that unpacks to more than its header says, is not read.
+    """
+    warnings: list[str] = []
+    with zipfile.ZipFile(io.BytesIO(body)) as zf:
+        members = [(_zip_name(info), info) for info in zf.infolist() if not info.is_dir()]
+        documents = [(name, info) for name, info in members if _ZIP_DOCUMENT.search(name)]
+        if not documents:
+            warnings.append(f"a zip of {len(members)} file(s), none a document; nothing read")
+            return "", b"", warnings
+        named = [d for d in documents if _REPORT_NAME.search(posixpath.basename(d[0]))]
+        name, info = named[0] if named else max(documents, key=lambda d: d[1].file_size)
+        if info.file_size > _ZIP_MEMBER_MAX:
+            warnings.append(f"{name} in the zip is {info.file_size:,} bytes unpacked; not read")
+            return "", b"", warnings
+        with zf.open(info) as member:
+            data = member.read(_ZIP_MEMBER_MAX + 1)
+        if len(data) > _ZIP_MEMBER_MAX:
+            warnings.append(f"{name} in the zip unpacks past {_ZIP_MEMBER_MAX:,} bytes; not read")
+            return "", b"", warnings
+    others = len(documents) - 1
+    warnings.append(f"read {name} from a zip" + (f" ({others} other document(s) in it not read)" if others else ""))
+    return name, data, warnings
+
+
+def _zip_name(info: zipfile.ZipInfo) -> str:
+    if info.flag_bits & 0x800:  # the zip says UTF-8
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("gb18030")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return info.filename
 
 
 # --------------------------------------------------------------------------- DOCX

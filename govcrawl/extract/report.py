@@ -13,7 +13,7 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from govcrawl.extract import is_report, ocr
-from govcrawl.extract.attachments import layout_from_doc, layout_from_docx, mht_html, sniff_kind
+from govcrawl.extract.attachments import layout_from_doc, layout_from_docx, mht_html, sniff_kind, zip_report
 from govcrawl.extract.checks import run_checks
 from govcrawl.extract.decode import decode_body
 from govcrawl.extract.layout import Layout, layout_from_html, layout_from_text
@@ -77,8 +77,17 @@ def _read_layout(
         if part is None:
             return Layout(), None, None, ["MIME (.mht) document with no HTML part; nothing read"], None
         body, headers, kind = part[0], {"Content-Type": part[1]}, "html"
+    if kind == "zip":
+        name, member, zip_warnings = zip_report(body)
+        if not name:
+            return Layout(), None, None, zip_warnings, None
+        kind = sniff_kind(member, None, name)
+        if kind in ("zip", "binary"):  # a zip in the zip is not opened
+            return Layout(), None, None, zip_warnings + [f"{name} is not a document; nothing read"], None
+        layout, html, encoding, warnings, reader = _read_layout(member, kind, None, name)
+        return layout, html, encoding, zip_warnings + warnings, reader
     if kind == "binary":
-        return Layout(), None, None, ["binary file of an unsupported kind (zip but not DOCX?); nothing read"], None
+        return Layout(), None, None, ["a zip (or DOCX) that cannot be opened; nothing read"], None
     decoded = decode_body(body, headers)
     warnings = list(decoded.warnings)
     text = decoded.text
