@@ -373,3 +373,14 @@ def test_rtf_binary_data_is_skipped_whatever_bytes_it_holds():
     data = b"\x00{{\\par}\xff"
     rtf = b"{\\rtf1\\ansi a{\\pict\\bin" + str(len(data)).encode() + b" " + data + b"}b\\par c\\par}"
     assert layout_from_rtf(rtf).lines == ["ab", "c"]
+
+
+def test_plain_text_posted_as_doc_reads_as_text():
+    from govcrawl.demo.render import render_report_text
+
+    tables = random_tables(random.Random("text-doc"), "2021", blanks=True)
+    body = render_report_text(tables, fmt="2021", title="某县2023年政府信息公开工作年度报告",
+                              layout="cell_per_line").encode("gbk")
+    assert sniff_kind(body, "application/msword", "http://127.0.0.1/r.doc") == "text"
+    item = extract_document(body, "http://127.0.0.1/r.doc", {"Content-Type": "application/msword"})
+    assert (item["provenance"]["reader"], item["tables"]) == ("text", tables)

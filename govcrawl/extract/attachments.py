@@ -72,8 +72,9 @@ def sniff_kind(body: bytes, content_type: str | None = None, url: str | None = N
     # "export to Word" of many systems sends HTML as application/msword.
     if ("wordprocessingml" in ctype or path.endswith(".docx")) and not markup:
         return "docx"
-    if ("msword" in ctype or path.endswith((".doc", ".wps"))) and not markup:
-        return "doc"
+    if ("msword" in ctype or path.endswith((".doc", ".wps"))) and not markup and b"\x00" in sample:
+        return "doc"  # a binary in a format of its own (Word 6, old WPS): text runs at best
+    # Bytes with no NUL under a Word name are text: some systems save plain text as .doc.
     if markup or "html" in ctype:
         return "html"
     return "text"
