@@ -215,14 +215,21 @@ class _GbkNamed(zipfile.ZipInfo):
         return self.filename.encode("gb18030"), self.flag_bits & ~0x800
 
 
-def _zip(members: list[tuple[str, bytes]], *, gbk: bool = True) -> bytes:
+def _zip(members: list[tuple[str, bytes]], *, gbk: bool = True, encrypted: bool = False) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in members:
             info = _GbkNamed(name) if gbk else zipfile.ZipInfo(name)
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, data)
-    return out.getvalue()
+    body = bytearray(out.getvalue())
+    if encrypted:  # each member's flags say "encrypted": a reader needs a password (zipfile writes none)
+        for signature, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+            start = body.find(signature)
+            while start >= 0:
+                body[start + at] |= 0x1
+                start = body.find(signature, start + 4)
+    return bytes(body)
 
 
 @pytest.fixture(scope="module")
@@ -264,11 +271,12 @@ def test_zip_without_a_report_name_reads_its_largest_document(zip_parts):
     ([("photo.jpg", b"\xff\xd8\xff\xe0")], "none a document"),
     ([("年度报告.pdf", b"\x00" * (51 * 1024 * 1024))], "not read"),  # a zip bomb: 51 MB of zeros, 50 KB packed
     ([("年度报告.doc", _zip([("年度报告.pdf", b"%PDF-1.4")]))], "not a document"),  # a zip in the zip
+    ([("年度报告.pdf", b"%PDF-1.4 encrypted")], "could not be unpacked"),  # flagged encrypted below
 ])
 def test_zip_that_holds_no_readable_report_is_a_warning(members, warning):
     from govcrawl.extract import extract_document
 
-    body = _zip(members)
+    body = _zip(members, encrypted=warning == "could not be unpacked")
     assert len(body) < 200_000
     item = extract_document(body, "http://127.0.0.1/nb.zip")
     assert item["tables"] == {} and any(warning in w for w in item["warnings"]), item["warnings"]

@@ -126,8 +126,13 @@ def zip_report(body: bytes) -> tuple[str, bytes, list[str]]:
         if info.file_size > _ZIP_MEMBER_MAX:
             warnings.append(f"{name} in the zip is {info.file_size:,} bytes unpacked; not read")
             return "", b"", warnings
-        with zf.open(info) as member:
-            data = member.read(_ZIP_MEMBER_MAX + 1)
+        try:
+            with zf.open(info) as member:
+                data = member.read(_ZIP_MEMBER_MAX + 1)
+        except (RuntimeError, NotImplementedError, zipfile.BadZipFile, OSError, EOFError) as exc:
+            # encrypted (password), a compression zipfile lacks, a broken member
+            warnings.append(f"{name} in the zip could not be unpacked ({type(exc).__name__}: {exc}); not read")
+            return "", b"", warnings
         if len(data) > _ZIP_MEMBER_MAX:
             warnings.append(f"{name} in the zip unpacks past {_ZIP_MEMBER_MAX:,} bytes; not read")
             return "", b"", warnings
