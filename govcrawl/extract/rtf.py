@@ -16,7 +16,7 @@ bytes in the document's code page (``\\ansicpg936`` for Chinese; a font's
   ``\\clmrg``).
 
 The paragraphs then become text lines and grids exactly as a Word 97 file's
-do (``worddoc._blocks``): merged cells ``None``, a table holding another one
+do (``worddoc.blocks``): merged cells ``None``, a table holding another one
 read as text around its inner grids.
 """
 
@@ -26,7 +26,7 @@ import re
 
 from govcrawl.extract import worddoc
 from govcrawl.extract.layout import Layout
-from govcrawl.extract.worddoc import _Paragraph
+from govcrawl.extract.worddoc import Paragraph
 
 RTF_MAGIC = b"{\\rtf"
 
@@ -74,15 +74,15 @@ def layout_from_rtf(body: bytes) -> Layout:
     """The layout of an RTF document (text, and tables as grids)."""
     layout = Layout()
     paragraphs, warnings = _paragraphs(body[:_MAX_BYTES])
-    layout.add_blocks(worddoc._blocks(paragraphs, 1))
+    layout.add_blocks(worddoc.blocks(paragraphs, 1))
     layout.warnings += warnings
     if len(body) > _MAX_BYTES:
         layout.warnings.append(f"RTF document is {len(body):,} bytes; only the first {_MAX_BYTES:,} were read")
     return layout
 
 
-def _paragraphs(body: bytes) -> tuple[list[_Paragraph], list[str]]:
-    paragraphs: list[_Paragraph] = []
+def _paragraphs(body: bytes) -> tuple[list[Paragraph], list[str]]:
+    paragraphs: list[Paragraph] = []
     warnings: list[str] = []
     text: list[str] = []  # of the paragraph being read
     pending = bytearray()  # \'hh bytes not yet decoded
@@ -105,7 +105,7 @@ def _paragraphs(body: bytes) -> tuple[list[_Paragraph], list[str]]:
 
     def end_paragraph(mark: str, *, cell: bool = False, row: bool = False, level: int = 0, merged=()):
         flush_bytes()
-        paragraphs.append(_Paragraph(worddoc.joined_surrogates("".join(text)), mark, level, cell, row, tuple(merged)))
+        paragraphs.append(Paragraph(worddoc.joined_surrogates("".join(text)), mark, level, cell, row, tuple(merged)))
         text.clear()
 
     pos, size = 0, len(body)
@@ -209,7 +209,7 @@ def _paragraphs(body: bytes) -> tuple[list[_Paragraph], list[str]]:
             end_paragraph("\r", level=depth if in_table else 0)
         elif name == "line":
             flush_bytes()
-            text.append(worddoc._LINE_BREAK)
+            text.append(worddoc.LINE_BREAK)
         elif name == "tab":
             flush_bytes()
             text.append(" ")
@@ -218,7 +218,7 @@ def _paragraphs(body: bytes) -> tuple[list[_Paragraph], list[str]]:
         elif name == "intbl":
             in_table = True
         elif name == "itap" and value is not None:
-            in_table, depth = value > 0, max(1, min(value, worddoc._MAX_DEPTH))
+            in_table, depth = value > 0, max(1, min(value, worddoc.MAX_DEPTH))
         elif name == "cell":
             end_paragraph("\x07", cell=True, level=1)
         elif name == "nestcell":

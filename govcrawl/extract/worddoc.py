@@ -61,7 +61,7 @@ _FC_CLX = 33  # index of the (fc, lcb) pair of the piece table in FibRgFcLcb97
 _FC_PLCF_BTE_CHPX = 12  # ... of the character-property index
 _FC_PLCF_BTE_PAPX = 13  # ... and of the paragraph-property index
 _FKP = 512
-_MAX_DEPTH = 32  # tables nested deeper are read as if at this depth (a broken file may say any number)
+MAX_DEPTH = 32  # tables nested deeper are read as if at this depth (a broken file may say any number)
 _MAX_CHARS = 5_000_000  # a main text longer than this is not a report; read no further
 
 # Paragraph-property sprms (operation codes) this reader looks at.
@@ -82,7 +82,7 @@ _OPERAND_SIZE = {0: 1, 1: 1, 2: 2, 3: 4, 4: 2, 5: 2, 7: 3}
 _PARAGRAPH_END = "\r"
 _CELL_MARK = "\x07"  # ends a cell, and a row (the row-end mark is a paragraph of its own)
 _SECTION_MARK = "\x0c"  # a page or section break: ends the line
-_LINE_BREAK = "\x0b"
+LINE_BREAK = "\x0b"
 _FIELD_BEGIN, _FIELD_SEPARATOR, _FIELD_END = "\x13", "\x14", "\x15"
 # What ends a paragraph, and the field marks.
 _SPECIAL = re.compile(f"[{_PARAGRAPH_END}{_CELL_MARK}{_SECTION_MARK}{_FIELD_BEGIN}{_FIELD_SEPARATOR}{_FIELD_END}]")
@@ -98,7 +98,9 @@ class WordDocError(ValueError):
 
 
 @dataclass
-class _Paragraph:
+class Paragraph:
+    """A paragraph of a Word document, with its place in the tables: the model RTF is read into too."""
+
     text: str  # without its mark, fields resolved, anchors dropped
     mark: str  # "\r", "\x07" or "\x0c"
     depth: int = 0  # table nesting depth: 0 outside tables
@@ -111,7 +113,7 @@ def layout_from_word97(body: bytes) -> Layout:
     """The layout of a Word 97–2003 binary document; ``WordDocError`` if it cannot be read as one."""
     layout = Layout()
     paragraphs, title = _read(body)
-    layout.add_blocks(_blocks(paragraphs, 1))
+    layout.add_blocks(blocks(paragraphs, 1))
     layout.document_title = title
     return layout
 
@@ -119,7 +121,7 @@ def layout_from_word97(body: bytes) -> Layout:
 # --------------------------------------------------------------------------- the file
 
 
-def _read(body: bytes) -> tuple[list[_Paragraph], str | None]:
+def _read(body: bytes) -> tuple[list[Paragraph], str | None]:
     try:
         ole = olefile.OleFileIO(io.BytesIO(body))
     except Exception as exc:  # olefile raises OSError and others on a broken container
@@ -414,10 +416,10 @@ def _is_deleted(grpprl: bytes) -> bool:
 
 
 def _paragraphs(pieces: list[_Piece], runs: tuple[list[int], list[tuple[int, _Props]]],
-                deleted: list[tuple[int, int]] = ()) -> list[_Paragraph]:
+                deleted: list[tuple[int, int]] = ()) -> list[Paragraph]:
     """The main text cut into paragraphs, each with the properties of its mark; deleted text left out."""
     starts, ends = runs
-    paragraphs: list[_Paragraph] = []
+    paragraphs: list[Paragraph] = []
     parts: list[str] = []
     # For each open field: whether its code is being read (before \x14). Text counts only outside
     # every code: a field's result inside another field's code is code too.
@@ -491,33 +493,33 @@ def joined_surrogates(text: str) -> str:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _paragraph(text: str, mark: str, props: _Props) -> _Paragraph:
+def _paragraph(text: str, mark: str, props: _Props) -> Paragraph:
     text = joined_surrogates(text).translate(_DROPPED)
     depth = props.itap if props.itap is not None else (1 if props.in_table else 0)
-    depth = min(max(0, depth), _MAX_DEPTH) if (props.in_table or props.itap) else 0
+    depth = min(max(0, depth), MAX_DEPTH) if (props.in_table or props.itap) else 0
     if depth <= 0:
-        return _Paragraph(text, mark)
+        return Paragraph(text, mark)
     if depth == 1:
         row_end = props.ttp
         cell_end = mark == _CELL_MARK and not row_end
     else:  # a nested table's cells and rows end with \r and say so in their properties
         row_end = props.inner_ttp
         cell_end = props.inner_cell and not row_end
-    return _Paragraph(text, mark, depth, cell_end, row_end, props.merged if row_end else ())
+    return Paragraph(text, mark, depth, cell_end, row_end, props.merged if row_end else ())
 
 
 # --------------------------------------------------------------------------- paragraphs → blocks
 
 
-def _blocks(paragraphs: list[_Paragraph], depth: int) -> list[tuple[bool, object]]:
+def blocks(paragraphs: list[Paragraph], depth: int) -> list[tuple[bool, object]]:
     """(False, line) and (True, grid) in document order: tables at ``depth`` and deeper among the rest."""
-    blocks: list[tuple[bool, object]] = []
+    out: list[tuple[bool, object]] = []
     i, n = 0, len(paragraphs)
     while i < n:
         paragraph = paragraphs[i]
         if paragraph.depth < depth:
             if not paragraph.row_end:  # an outer table's row-end mark holds no text
-                blocks += [(False, line) for line in paragraph.text.split(_LINE_BREAK)]
+                out += [(False, line) for line in paragraph.text.split(LINE_BREAK)]
             i += 1
             continue
         j = i
@@ -526,14 +528,14 @@ def _blocks(paragraphs: list[_Paragraph], depth: int) -> list[tuple[bool, object
         table = paragraphs[i:j]
         inner = min((p.depth for p in table if p.depth > depth), default=0)
         if inner:  # holds a table: not a grid itself
-            blocks += _blocks(table, inner)
+            out += blocks(table, inner)
         else:
-            blocks.append((True, _grid(table)))
+            out.append((True, _grid(table)))
         i = j
-    return blocks
+    return out
 
 
-def _grid(paragraphs: list[_Paragraph]) -> list[list[str | None]]:
+def _grid(paragraphs: list[Paragraph]) -> list[list[str | None]]:
     """A leaf table's rows; a cell a merge continues is ``None``."""
     rows: list[list[str | None]] = []
     row: list[str] = []
@@ -547,7 +549,7 @@ def _grid(paragraphs: list[_Paragraph]) -> list[list[str | None]]:
             rows.append([None if k < len(merged) and merged[k] else cell for k, cell in enumerate(row)])
             row = []
             continue
-        parts.append(paragraph.text.replace(_LINE_BREAK, ""))
+        parts.append(paragraph.text.replace(LINE_BREAK, ""))
         if paragraph.cell_end:
             row.append("".join(parts))
             parts = []
