@@ -350,6 +350,7 @@ def test_mht_without_a_web_page_is_a_warning():
     (rb"{\rtf1\ansi\ansicpg936{\fonttbl{\f0\fcharset0 Arial;}}\f0 \'c4\'b3\par}", "某"),  # ANSI: the document's
     (rb"{\rtf1\ansi\uc2 \u26576\'c4\'b3\u21439 ??\par}", "某县"),  # \uN with 2 fallback characters
     (rb"{\rtf1\ansi{\*\generator x;}{\info{\title t}}a{\*\unknown b}c\~d\par}", "ac\u00a0d"),
+    (b"{\\rtf1\\ansi\\ansicpg936{\\listtext\\pard\\plain \\'d2\\'bb\\'a1\\'a2\\tab}\\'d7\\'dc\\par}", "一、 总"),  # a list's number
 ])
 def test_rtf_characters(rtf, text):
     assert layout_from_rtf(rtf).lines == [" ".join(text.split()) or text]

@@ -44,7 +44,9 @@ _SKIPPED = frozenset(
     "footerf fldinst themedata colorschememapping latentstyles datastore xmlnstbl listtable "
     "listoverridetable rsidtbl generator mmathPr nonshppict nonesttables revtbl userprops docvar "
     "bkmkstart bkmkend xe tc footnote annotation atnid atnauthor ftnsep ftnsepc ftncn aftnsep "
-    "aftnsepc aftncn pn pntext listtext".split())
+    "aftnsepc aftncn pn".split())
+# Not skipped: \listtext and \pntext, a list paragraph's number as Word drew it (一、, 1.): the report's
+# own section numbers when its headings are a numbered list.
 # Ignorable (``\\*``) destinations that do hold what the reader needs: a nested table's row end.
 _KEPT_IGNORABLE = frozenset({"nesttableprops"})
 # A font's \\fcharset: its code page; 0 (ANSI) and 1 (default) mean the document's own (\\ansicpgN).
