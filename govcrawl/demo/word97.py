@@ -142,7 +142,7 @@ def rebuild(doc: bytes, rng: random.Random) -> bytes:
     """
     parts = streams(doc)
     word = bytearray(parts["WordDocument"])
-    table_name = "1Table" if struct.unpack_from("<H", word, 10)[0] & 0x0200 else "0Table"
+    table_name = "1Table" if struct.unpack_from("<H", word, 10)[0] & worddoc._F_WHICH_TABLE else "0Table"
     table = bytearray(parts[table_name])
     ccp_text, (fc_clx, lcb_clx), _, (fc_chp, lcb_chp) = worddoc._fib(bytes(word))
     pieces = worddoc._pieces(bytes(table[fc_clx:fc_clx + lcb_clx]), bytes(word), ccp_text)
@@ -181,7 +181,7 @@ def rebuild(doc: bytes, rng: random.Random) -> bytes:
     clx = prc + b"\x02" + struct.pack("<I", len(plc)) + plc
     new_fc_clx = len(table)
     table += clx
-    blob = _fc_lcb_blob(bytes(word))
+    blob = worddoc.fib_offsets(bytes(word))[1]
     struct.pack_into("<II", word, blob + 8 * worddoc._FC_CLX, new_fc_clx, len(clx))
     struct.pack_into("<H", word, 10, struct.unpack_from("<H", word, 10)[0] | 0x0004)  # fComplex
     parts["WordDocument"], parts[table_name] = bytes(word), bytes(table)
@@ -193,7 +193,7 @@ def _cover(word: bytearray, table: bytearray, index: int, start: int) -> None:
 
     Its index (PlcBtePapx/PlcBteChpx) is written again at the end of the table stream.
     """
-    blob = _fc_lcb_blob(bytes(word))
+    blob = worddoc.fib_offsets(bytes(word))[1]
     fc_plc, lcb_plc = struct.unpack_from("<II", word, blob + 8 * index)
     n = (lcb_plc - 4) // 8
     fcs = list(struct.unpack_from(f"<{n + 1}I", table, fc_plc))
@@ -209,10 +209,3 @@ def _cover(word: bytearray, table: bytearray, index: int, start: int) -> None:
     plc = struct.pack(f"<{len(fcs)}I", *fcs) + struct.pack(f"<{len(pages)}I", *pages)
     struct.pack_into("<II", word, blob + 8 * index, len(table), len(plc))
     table += plc
-
-
-def _fc_lcb_blob(word: bytes) -> int:
-    pos = 32
-    pos += 2 + 2 * struct.unpack_from("<H", word, pos)[0]
-    pos += 2 + 4 * struct.unpack_from("<H", word, pos)[0]
-    return pos + 2

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 
 from govcrawl.extract import worddoc
+from govcrawl.extract.decode import codec_for_label
 from govcrawl.extract.layout import Layout
 from govcrawl.extract.worddoc import Paragraph
 
@@ -49,10 +50,10 @@ _SKIPPED = frozenset(
 # own section numbers when its headings are a numbered list.
 # Ignorable (``\\*``) destinations that do hold what the reader needs: a nested table's row end.
 _KEPT_IGNORABLE = frozenset({"nesttableprops"})
-# A font's \\fcharset: its code page; 0 (ANSI) and 1 (default) mean the document's own (\\ansicpgN).
-_CHARSET_CODEPAGE = {128: "cp932", 129: "cp949", 134: "gb18030", 136: "big5", 161: "cp1253",
-                     162: "cp1254", 177: "cp1255", 178: "cp1256", 186: "cp1257", 204: "cp1251", 222: "cp874",
-                     238: "cp1250"}
+# A font's \\fcharset: its Windows code page; 0 (ANSI) and 1 (default) mean the document's own (\\ansicpgN).
+# Both go through decode.codec_for_label, as every charset label does (GBK as GB18030, Big5 as Big5-HKSCS).
+_CHARSET_CODEPAGE = {128: 932, 129: 949, 134: 936, 136: 950, 161: 1253, 162: 1254, 177: 1255, 178: 1256,
+                     186: 1257, 204: 1251, 222: 874, 238: 1250}
 _SYMBOLS = {b"~": "\u00a0", b"_": "-", b"-": "", b"\\": "\\", b"{": "{", b"}": "}", b"|": "", b":": ""}
 _MAX_BYTES = 50_000_000
 
@@ -142,7 +143,7 @@ def _paragraphs(body: bytes) -> tuple[list[Paragraph], list[str]]:
                     font_number = int(param)
                 elif word == b"fcharset" and param is not None and font_number is not None:
                     if int(param) in _CHARSET_CODEPAGE:
-                        fonts[font_number] = _CHARSET_CODEPAGE[int(param)]
+                        fonts[font_number] = codec_for_label(f"cp{_CHARSET_CODEPAGE[int(param)]}")
             continue
         if skip_chars and word is None and brace is None:
             if plain is not None:
@@ -198,12 +199,9 @@ def _paragraphs(body: bytes) -> tuple[list[Paragraph], list[str]]:
         elif name == "uc" and value is not None:
             group.uc = max(0, value)
         elif name == "ansicpg" and value:
-            codepage = {936: "gb18030", 950: "big5"}.get(value, f"cp{value}")
-            try:
-                b"".decode(codepage)
-            except LookupError:
+            codepage = codec_for_label(f"cp{value}") or "cp1252"
+            if codepage == "cp1252" and value != 1252:
                 warnings.append(f"RTF code page {value} unknown; read as cp1252")
-                codepage = "cp1252"
         elif name == "f" and value is not None:
             flush_bytes()
             group.font = value

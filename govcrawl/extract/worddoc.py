@@ -46,6 +46,7 @@ from dataclasses import dataclass
 
 import olefile
 
+from govcrawl.extract.decode import codec_for_label
 from govcrawl.extract.layout import Layout
 
 _U16 = struct.Struct("<H").unpack_from
@@ -132,8 +133,8 @@ def _read(body: bytes) -> tuple[list[Paragraph], str | None]:
         word = ole.openstream("WordDocument").read()
         if len(word) < 154 or _U16(word, 0)[0] != _W_IDENT:
             raise WordDocError("no Word 97 or later File Information Block")
-        if _U16(word, 2)[0] < _NFIB_WORD97:
-            raise WordDocError(f"a Word 6/95 document (nFib {_U16(word, 2)[0]}), older than Word 97")
+        if (nfib := _U16(word, 2)[0]) < _NFIB_WORD97:
+            raise WordDocError(f"a Word 6/95 document (nFib {nfib}), older than Word 97")
         flags = _U16(word, 10)[0]
         if flags & _F_ENCRYPTED:
             raise WordDocError("the document is encrypted or password-protected")
@@ -161,26 +162,29 @@ def _title(ole) -> str | None:
     value = meta.title
     if isinstance(value, bytes):
         codepage = meta.codepage if isinstance(meta.codepage, int) and meta.codepage > 0 else 936
+        codec = "utf-16-le" if codepage == 1200 else codec_for_label(f"cp{codepage}")
         try:
-            value = value.decode("utf-16-le" if codepage == 1200 else f"cp{codepage}")
-        except (LookupError, UnicodeDecodeError):
+            value = value.decode(codec or "gb18030")
+        except UnicodeDecodeError:
             value = value.decode("gb18030", errors="replace")
     value = (value or "").replace("\x00", "").strip()
     return value or None
+
+
+def fib_offsets(word: bytes) -> tuple[int, int]:
+    """Where the FIB's longs (FibRgLw97) and its (fc, lcb) pairs start: FibBase, then the csw shorts,
+    the cslw longs and cbRgFcLcb, each after its count."""
+    longs_count = 32 + 2 + 2 * _U16(word, 32)[0]
+    return longs_count + 2, longs_count + 2 + 4 * _U16(word, longs_count)[0] + 2
 
 
 def _fib(word: bytes) -> tuple[int, tuple[int, int], tuple[int, int], tuple[int, int]]:
     """From the FIB: ``ccpText``, and the (offset, size) in the table stream of the piece table,
     PlcBtePapx and PlcBteChpx."""
     try:
-        pos = 32
-        csw = _U16(word, pos)[0]
-        pos += 2 + 2 * csw
-        cslw = _U16(word, pos)[0]
-        ccp_text = _I32(word, pos + 2 + 12)[0]
-        pos += 2 + 4 * cslw
-        cb_fc_lcb = _U16(word, pos)[0]
-        blob = pos + 2
+        longs, blob = fib_offsets(word)
+        ccp_text = _I32(word, longs + 12)[0]  # FibRgLw97.ccpText
+        cb_fc_lcb = _U16(word, blob - 2)[0]
         if cb_fc_lcb <= _FC_CLX:
             raise WordDocError("the FIB is too short to say where the text is (a Word 6/95 file?)")
         clx = struct.unpack_from("<II", word, blob + 8 * _FC_CLX)
@@ -300,10 +304,9 @@ def _paragraph_runs(plc: bytes, word: bytes, data: bytes = b"") -> tuple[list[in
     return [r[0] for r in runs], [(r[1], r[2]) for r in runs]
 
 
-def _parse_props(grpprl: bytes, data: bytes = b"", props: _Props | None = None) -> _Props:
-    props = props or _Props()
+def _sprms(grpprl: bytes):
+    """Each (sprm, operand) of a property list (paragraph or character), in order."""
     pos, size = 0, len(grpprl)
-    vert_merge: dict[int, int] = {}
     while pos + 2 <= size:
         sprm = _U16(grpprl, pos)[0]
         pos += 2
@@ -313,12 +316,12 @@ def _parse_props(grpprl: bytes, data: bytes = b"", props: _Props | None = None) 
             operand = grpprl[pos:pos + length]
         elif sprm == _SPRM_DEF_TABLE:  # a two-byte size, counting itself minus one
             if pos + 2 > size:
-                break
+                return
             length = 2 + _U16(grpprl, pos)[0] - 1
             operand = grpprl[pos + 2:pos + length]
         else:
             if pos >= size:
-                break
+                return
             length = 1 + grpprl[pos]
             operand = grpprl[pos + 1:pos + length]
             if sprm == _SPRM_CHG_TABS and grpprl[pos] == 255:  # a long tab list: sizes inside it
@@ -326,6 +329,14 @@ def _parse_props(grpprl: bytes, data: bytes = b"", props: _Props | None = None) 
                 added_at = pos + 2 + 4 * deleted
                 added = grpprl[added_at] if added_at < size else 0
                 length = 2 + 4 * deleted + 1 + 3 * added
+        yield sprm, operand
+        pos += length
+
+
+def _parse_props(grpprl: bytes, data: bytes = b"", props: _Props | None = None) -> _Props:
+    props = props or _Props()
+    vert_merge: dict[int, int] = {}
+    for sprm, operand in _sprms(grpprl):
         if sprm == _SPRM_IN_TABLE and operand:
             props.in_table = operand[0] != 0
         elif sprm == _SPRM_TTP and operand:
@@ -344,7 +355,6 @@ def _parse_props(grpprl: bytes, data: bytes = b"", props: _Props | None = None) 
             at = _U32(operand, 0)[0]
             if at + 2 <= len(data):
                 _parse_props(data[at + 2:at + 2 + _U16(data, at)[0]], b"", props)
-        pos += length
     if vert_merge:
         merged = list(props.merged)
         for cell, flag in vert_merge.items():
@@ -396,19 +406,9 @@ def _deleted_runs(plc: bytes, word: bytes) -> list[tuple[int, int]]:
 
 
 def _is_deleted(grpprl: bytes) -> bool:
-    pos, size = 0, len(grpprl)
-    while pos + 2 <= size:
-        sprm = _U16(grpprl, pos)[0]
-        pos += 2
-        spra = sprm >> 13
-        if sprm == _SPRM_DELETED and pos < size:
-            return grpprl[pos] in (1, 0x81)  # on, or the opposite of the style's (off)
-        if spra == 6:
-            if pos >= size:
-                break
-            pos += 1 + grpprl[pos]
-        else:
-            pos += _OPERAND_SIZE[spra]
+    for sprm, operand in _sprms(grpprl):
+        if sprm == _SPRM_DELETED and operand:
+            return operand[0] in (1, 0x81)  # on, or the opposite of the style's (off)
     return False
 
 
