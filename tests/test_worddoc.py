@@ -21,7 +21,7 @@ from docx.oxml.ns import qn
 
 from govcrawl.demo import render
 from govcrawl.demo.render import HtmlLook, random_tables, render_report_html
-from govcrawl.demo.site import _docx_table, docx_report
+from govcrawl.demo.site import docx_report, docx_sections
 from govcrawl.extract import extract_document, worddoc
 from govcrawl.extract.attachments import layout_from_doc, layout_from_docx, sniff_kind
 from govcrawl.extract.rtf import layout_from_rtf
@@ -58,10 +58,8 @@ def _nested_docx(tables: dict, fmt: str, title: str) -> bytes:
     cell = outer.cell(0, 0)
     cell.paragraphs[0].text = "一、总体情况"
     cell.add_paragraph(render.INTRO)
-    for key, grid in render.grids(tables, fmt).items():
-        cell.add_paragraph(render.T.SECTION_TITLES[key])
-        _docx_table(cell, grid)
-        cell.add_paragraph("")
+    docx_sections(cell, tables, fmt)
+    cell.add_paragraph("")  # a cell ends with a paragraph, not a table
     document.add_paragraph("五、存在的主要问题及改进情况")
     out = io.BytesIO()
     document.save(out)

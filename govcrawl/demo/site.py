@@ -157,9 +157,7 @@ def docx_report(tables: dict, *, fmt: str, title: str) -> bytes:
     document.add_heading(title, level=1)
     document.add_paragraph("一、总体情况")
     document.add_paragraph(render.INTRO)
-    for key, grid in render.grids(tables, fmt).items():
-        document.add_paragraph(render.T.SECTION_TITLES[key])
-        _docx_table(document, grid)
+    docx_sections(document, tables, fmt)
     document.add_paragraph("五、存在的主要问题及改进情况")
     document.add_paragraph("无。")
     document.core_properties.title = title
@@ -177,6 +175,13 @@ def _stable_zip(data: bytes) -> bytes:
             dst.writestr(zipfile.ZipInfo(info.filename, date_time=(2024, 1, 1, 0, 0, 0)), src.read(info),
                          compress_type=zipfile.ZIP_DEFLATED)
     return out.getvalue()
+
+
+def docx_sections(container, tables: dict, fmt: str) -> None:
+    """Sections 二 to 四, each title then its table, into a python-docx document or table cell."""
+    for key, grid in render.grids(tables, fmt).items():
+        container.add_paragraph(render.T.SECTION_TITLES[key])
+        _docx_table(container, grid)
 
 
 def _docx_table(document, grid) -> None:
